@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs every build, test and run dependency from Debian 12 packages.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build pkg-config \
+  libinsighttoolkit5-dev libtorch-dev libfftw3-dev \
+  libismrmrd-dev ismrmrd-tools \
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev \
+  python3 python3-numpy python3-torch python3-nibabel python3-pil \
+  mricron-data >/dev/null

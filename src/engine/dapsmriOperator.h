@@ -1,0 +1,58 @@
+#ifndef dapsmriOperator_h
+#define dapsmriOperator_h
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace dapsmri
+{
+
+/** A measurement operator y = A(x) on a batch of complex images x: [B, H, W] (kComplexFloat).
+ *
+ * The DAPS engine needs the forward map and the gradient of the data term
+ * 0.5 * ||A(x) - y||^2 with respect to the real and imaginary parts of x, returned as one
+ * complex tensor (for linear A this is A^H (A x - y)). The default gradient uses autograd,
+ * so a nonlinear operator only has to implement Forward(); linear operators override
+ * Adjoint() and DataGradient() with explicit, faster code. */
+class Operator
+{
+public:
+  virtual ~Operator() = default;
+
+  /** Image shape {H, W} this operator acts on. */
+  virtual std::vector<int64_t> ImageShape() const = 0;
+
+  virtual torch::Tensor Forward(const torch::Tensor & x) const = 0;
+
+  virtual bool IsLinear() const { return false; }
+
+  /** A^H y; only for linear operators (the default throws). */
+  virtual torch::Tensor Adjoint(const torch::Tensor & y) const;
+
+  /** Gradient of 0.5 ||A(x) - y||^2 w.r.t. (Re x, Im x), as a complex tensor like x. */
+  virtual torch::Tensor DataGradient(const torch::Tensor & x, const torch::Tensor & y) const;
+
+  /** A^H A x for linear operators (used by the exact Gaussian step's conjugate gradients). */
+  virtual torch::Tensor Normal(const torch::Tensor & x) const;
+
+  /** Squared residual ||A(x) - y||^2 per batch entry: [B]. */
+  torch::Tensor ResidualNorm2(const torch::Tensor & x, const torch::Tensor & y) const;
+
+  /** Number of data-gradient or normal-operator evaluations since construction. */
+  int64_t GradientEvaluations() const { return m_GradientEvaluations.load(); }
+
+protected:
+  void CountGradient() const { ++m_GradientEvaluations; }
+
+private:
+  mutable std::atomic<int64_t> m_GradientEvaluations{ 0 };
+};
+
+/** Throws std::invalid_argument unless t is a complex float tensor [B, H, W] of `shape`. */
+void CheckImageBatch(const torch::Tensor & t, const std::vector<int64_t> & shape, const char * what);
+
+} // namespace dapsmri
+
+#endif

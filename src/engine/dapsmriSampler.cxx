@@ -1,0 +1,266 @@
+#include "dapsmriSampler.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+namespace dapsmri
+{
+
+namespace
+{
+using Clock = std::chrono::steady_clock;
+
+double
+SecondsSince(Clock::time_point start)
+{
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/** Re <a, b> per batch entry: the real inner product of complex images, [B, 1, 1]. */
+torch::Tensor
+RealDot(const torch::Tensor & a, const torch::Tensor & b)
+{
+  return torch::real(torch::conj(a) * b).reshape({ a.size(0), -1 }).sum(1).reshape({ -1, 1, 1 });
+}
+} // namespace
+
+std::vector<double>
+PolynomialSigmas(int steps, double sigmaMax, double sigmaMin, double sigmaFinal, double rho)
+{
+  std::vector<double> sigmas;
+  sigmas.reserve(static_cast<size_t>(steps) + 1);
+  const double a = std::pow(sigmaMax, 1.0 / rho), b = std::pow(sigmaMin, 1.0 / rho);
+  for (int i = 0; i < steps; ++i)
+  {
+    const double t = steps > 1 ? static_cast<double>(i) / (steps - 1) : 0.0;
+    sigmas.push_back(std::pow(a + t * (b - a), rho));
+  }
+  sigmas.push_back(sigmaFinal);
+  return sigmas;
+}
+
+void
+Validate(const DAPSConfig & c)
+{
+  const auto fail = [](const std::string & what) { throw std::invalid_argument("DAPS parameters: " + what); };
+  if (c.annealingSteps < 1)
+    fail("the number of annealing steps must be at least 1");
+  if (!(c.sigmaMax > c.sigmaMin) || !(c.sigmaMin > 0.0))
+    fail("need sigma_max > sigma_min > 0 (got " + std::to_string(c.sigmaMax) + ", " + std::to_string(c.sigmaMin) + ")");
+  if (c.odeSteps < 1)
+    fail("the number of ODE steps must be at least 1");
+  if (!(c.odeSigmaMin > 0.0))
+    fail("the ODE's final sigma must be positive");
+  if (c.mcmcSteps < 0)
+    fail("the number of MCMC steps cannot be negative");
+  if (!(c.stepSize > 0.0) || !std::isfinite(c.stepSize))
+    fail("the MCMC step size must be positive and finite");
+  if (!(c.stepSizeMinRatio > 0.0) || c.stepSizeMinRatio > 1.0)
+    fail("the step-size decay ratio must lie in (0, 1]");
+  if (!(c.tau > 0.0) || !std::isfinite(c.tau))
+    fail("tau (the measurement noise level) must be positive and finite");
+  if (c.hmcMomentum < 0.0 || c.hmcMomentum >= 1.0)
+    fail("the HMC momentum must lie in [0, 1)");
+  if (c.cgIterations < 1)
+    fail("the number of conjugate-gradient iterations must be at least 1");
+  if (c.samples < 1)
+    fail("the number of samples must be at least 1");
+}
+
+DAPSSampler::DAPSSampler(const Denoiser & prior, const Operator & op, DAPSConfig config)
+  : m_Prior(prior)
+  , m_Operator(op)
+  , m_Config(config)
+  , m_Generator(at::detail::createCPUGenerator(config.seed))
+{
+  Validate(m_Config);
+  if (m_Config.mcmc == MCMCMethod::ExactGaussian && !m_Operator.IsLinear())
+  {
+    throw std::invalid_argument("the exact Gaussian MCMC step needs a linear operator; use Langevin or HMC");
+  }
+}
+
+torch::Tensor
+DAPSSampler::Noise(const std::vector<int64_t> & shape)
+{
+  // Independent N(0, 1) real and imaginary parts: the real-coordinate noise of the sampler.
+  std::vector<int64_t> realShape = shape;
+  realShape.push_back(2);
+  return torch::view_as_complex(torch::randn(realShape, m_Generator, torch::kFloat));
+}
+
+torch::Tensor
+DAPSSampler::Denoise(const torch::Tensor & x, double sigma)
+{
+  const auto start = Clock::now();
+  auto       out = m_Prior(x, sigma);
+  m_Statistics.denoiserSeconds += SecondsSince(start);
+  ++m_Statistics.denoiserEvaluations;
+  return out;
+}
+
+torch::Tensor
+DAPSSampler::ProbabilityFlow(torch::Tensor x, double sigma)
+{
+  // The reference's diffusion scheduler: poly-7 from sigma down to odeSigmaMin, then to 0.
+  if (sigma <= m_Config.odeSigmaMin)
+  {
+    return Denoise(x, sigma);
+  }
+  const auto s = PolynomialSigmas(m_Config.odeSteps, sigma, m_Config.odeSigmaMin, 0.0);
+  for (int i = 0; i < m_Config.odeSteps; ++i)
+  {
+    const double si = s[static_cast<size_t>(i)], next = s[static_cast<size_t>(i) + 1];
+    auto         d = (x - Denoise(x, si)) / si;
+    auto         proposal = x + (next - si) * d;
+    if (m_Config.odeSolver == ODESolver::Heun && next > 0.0)
+    {
+      auto d2 = (proposal - Denoise(proposal, next)) / next;
+      proposal = x + (next - si) * 0.5 * (d + d2);
+    }
+    x = proposal;
+  }
+  return x;
+}
+
+torch::Tensor
+DAPSSampler::PosteriorGradient(const torch::Tensor & x, const torch::Tensor & x0hat, const torch::Tensor & y,
+                               double r)
+{
+  auto g = m_Operator.DataGradient(x, y);
+  g.div_(m_Config.tau * m_Config.tau);
+  g.add_(x - x0hat, 1.0 / (r * r));
+  return g;
+}
+
+torch::Tensor
+DAPSSampler::Langevin(const torch::Tensor & x0hat, const torch::Tensor & y, double r, double lr)
+{
+  auto         x = x0hat.clone();
+  const double noise = std::sqrt(2.0 * lr);
+  for (int j = 0; j < m_Config.mcmcSteps; ++j)
+  {
+    auto g = PosteriorGradient(x, x0hat, y, r);
+    x.add_(g, -lr).add_(Noise(x.sizes().vec()), noise);
+  }
+  return x;
+}
+
+torch::Tensor
+DAPSSampler::HMC(const torch::Tensor & x0hat, const torch::Tensor & y, double r, double lr)
+{
+  // OBABO with h = sqrt(2 lr): momentum 0 gives back Langevin with step size lr.
+  const double h = std::sqrt(2.0 * lr), m = m_Config.hmcMomentum, refresh = std::sqrt(1.0 - m * m);
+  auto         x = x0hat.clone();
+  auto         p = Noise(x.sizes().vec());
+  auto         g = PosteriorGradient(x, x0hat, y, r);
+  for (int j = 0; j < m_Config.mcmcSteps; ++j)
+  {
+    p.mul_(m).add_(Noise(x.sizes().vec()), refresh);
+    p.add_(g, -0.5 * h);
+    x.add_(p, h);
+    g = PosteriorGradient(x, x0hat, y, r);
+    p.add_(g, -0.5 * h);
+  }
+  return x;
+}
+
+torch::Tensor
+DAPSSampler::ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y, double r)
+{
+  // Perturb-and-MAP: the minimiser of ||A x - y~||^2 / (2 tau^2) + ||x - x~||^2 / (2 r^2) with
+  // y~ = y + tau n and x~ = x0_hat + r n' is an exact draw of the Gaussian conditional.
+  // Solve (A^H A / tau^2 + I / r^2) x = A^H y~ / tau^2 + x~ / r^2 by conjugate gradients.
+  const double tau2 = m_Config.tau * m_Config.tau, r2 = r * r;
+  const auto   apply = [&](const torch::Tensor & v) { return m_Operator.Normal(v) / tau2 + v / r2; };
+  auto         yTilde = y + m_Config.tau * Noise(y.sizes().vec());
+  auto         b = m_Operator.Adjoint(yTilde) / tau2 + (x0hat + r * Noise(x0hat.sizes().vec())) / r2;
+  auto         x = x0hat.clone();
+  auto         residual = b - apply(x);
+  auto         direction = residual.clone();
+  auto         rr = RealDot(residual, residual);
+  const auto   stop = 1e-12 * RealDot(b, b);
+  for (int i = 0; i < m_Config.cgIterations; ++i)
+  {
+    if ((rr <= stop).all().item<bool>())
+    {
+      break;
+    }
+    auto Ad = apply(direction);
+    auto alpha = rr / RealDot(direction, Ad).clamp_min(1e-30);
+    x.add_(alpha * direction);
+    residual.sub_(alpha * Ad);
+    auto rrNext = RealDot(residual, residual);
+    direction = residual + (rrNext / rr.clamp_min(1e-30)) * direction;
+    rr = rrNext;
+  }
+  return x;
+}
+
+torch::Tensor
+DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
+{
+  torch::NoGradGuard noGrad;
+  const auto         start = Clock::now();
+  const auto         shape = m_Operator.ImageShape();
+  const int64_t      B = m_Config.samples;
+  m_Statistics = DAPSStatistics{};
+  const int64_t gradientsBefore = m_Operator.GradientEvaluations();
+
+  std::vector<int64_t> yShape{ B };
+  for (auto s : yOne.sizes())
+  {
+    yShape.push_back(s);
+  }
+  const auto y = yOne.to(torch::kComplexFloat).unsqueeze(0).expand(yShape).contiguous();
+
+  const int  K = m_Config.annealingSteps;
+  const auto sigmas = PolynomialSigmas(K, m_Config.sigmaMax, m_Config.sigmaMin, 0.0);
+  const double sd = m_Prior.Metadata().sigmaData;
+  auto       xt = m_Config.sigmaMax * Noise({ B, shape[0], shape[1] });
+  torch::Tensor x0;
+  for (int k = 0; k < K; ++k)
+  {
+    const double sigma = sigmas[static_cast<size_t>(k)];
+    auto         x0hat = ProbabilityFlow(xt, sigma);
+
+    const auto   mcmcStart = Clock::now();
+    const double ratio = static_cast<double>(k) / K;
+    const double lr = m_Config.stepSize * (1.0 + ratio * (m_Config.stepSizeMinRatio - 1.0));
+    const double r = m_Config.priorSpread == PriorSpread::Sigma ? sigma : sigma * sd / std::sqrt(sigma * sigma + sd * sd);
+    switch (m_Config.mcmc)
+    {
+      case MCMCMethod::Langevin:
+        x0 = Langevin(x0hat, y, r, lr);
+        break;
+      case MCMCMethod::HMC:
+        x0 = HMC(x0hat, y, r, lr);
+        break;
+      case MCMCMethod::ExactGaussian:
+        x0 = ExactGaussian(x0hat, y, r);
+        break;
+    }
+    m_Statistics.mcmcSeconds += SecondsSince(mcmcStart);
+    if (!torch::isfinite(x0).all().item<bool>())
+    {
+      std::ostringstream msg;
+      msg << "the MCMC step diverged at annealing step " << k + 1 << " of " << K << " (sigma " << sigma
+          << "): lower the step size (now " << lr << ") or raise tau (now " << m_Config.tau
+          << "); Langevin is stable only while step size / tau^2 < 2";
+      throw std::runtime_error(msg.str());
+    }
+    xt = k + 1 < K ? x0 + sigmas[static_cast<size_t>(k) + 1] * Noise({ B, shape[0], shape[1] }) : x0;
+    if (progress && !progress(k + 1, K))
+    {
+      throw Aborted();
+    }
+  }
+  m_Statistics.dataGradients = m_Operator.GradientEvaluations() - gradientsBefore;
+  m_Statistics.totalSeconds = SecondsSince(start);
+  return x0;
+}
+
+} // namespace dapsmri

@@ -1,0 +1,183 @@
+#include "dapsmriDenoiser.h"
+#include "dapsmriTestUtilities.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace dapsmri;
+namespace t = dapsmri::testing;
+
+namespace
+{
+/** Tweedie: D(x; s) = x + s^2 grad log p_s(x). The score comes from autograd of the log density
+ * of the noisy mixture, an independent route to the denoiser's closed form. */
+torch::Tensor
+TweedieDenoiser(const torch::Tensor & means, const std::vector<double> & weights, const std::vector<double> & variances,
+                const torch::Tensor & x, double sigma)
+{
+  torch::AutoGradMode enable(true);
+  auto xr = torch::view_as_real(x).to(torch::kDouble).detach().requires_grad_(true);
+  auto mr = torch::view_as_real(means).to(torch::kDouble);
+  const double n = 2.0 * static_cast<double>(x.size(1) * x.size(2));
+  std::vector<torch::Tensor> terms;
+  for (size_t k = 0; k < weights.size(); ++k)
+  {
+    const double v = variances[k] + sigma * sigma;
+    auto d2 = (xr - mr[static_cast<int64_t>(k)]).pow(2).reshape({ x.size(0), -1 }).sum(1);
+    terms.push_back(std::log(weights[k]) - d2 / (2 * v) - 0.5 * n * std::log(2 * M_PI * v));
+  }
+  auto logp = torch::logsumexp(torch::stack(terms, 1), 1).sum();
+  auto score = torch::autograd::grad({ logp }, { xr })[0];
+  return torch::view_as_complex((xr + sigma * sigma * score).to(torch::kFloat).contiguous()).detach();
+}
+} // namespace
+
+TEST(GaussianDenoiser, IsTheTweedieDenoiserOfItsPrior)
+{
+  auto             mean = t::RandomComplex({ 1, 4, 5 }, 1);
+  GaussianDenoiser prior(mean[0], torch::tensor(0.7f));
+  auto             x = t::RandomComplex({ 3, 4, 5 }, 2) * 3.0;
+  for (double sigma : { 0.05, 1.0, 20.0 })
+  {
+    EXPECT_LT(t::RelativeError(prior(x, sigma), TweedieDenoiser(mean, { 1.0 }, { 0.7 }, x, sigma)), 1e-4) << sigma;
+  }
+  EXPECT_NEAR(prior.Metadata().sigmaData, std::sqrt(0.7), 1e-6);
+  EXPECT_EQ(prior.Evaluations(), 3);
+}
+
+TEST(GaussianDenoiser, DiagonalVarianceActsPerPixel)
+{
+  auto             variance = torch::tensor({ { 0.1f, 1.0f }, { 4.0f, 9.0f } });
+  GaussianDenoiser prior(torch::zeros({ 2, 2 }, torch::kComplexFloat), variance);
+  auto             x = torch::ones({ 1, 2, 2 }, torch::kComplexFloat);
+  auto             expected = (variance / (variance + 1.0)).to(torch::kComplexFloat).unsqueeze(0);
+  EXPECT_LT(t::RelativeError(prior(x, 1.0), expected), 1e-6);
+  EXPECT_THROW(GaussianDenoiser(torch::zeros({ 2, 2 }, torch::kComplexFloat), torch::zeros({ 2, 2 })),
+               std::invalid_argument);
+}
+
+TEST(GaussianMixtureDenoiser, IsTheTweedieDenoiserOfItsPrior)
+{
+  auto                means = t::RandomComplex({ 3, 3, 4 }, 3);
+  std::vector<double> weights{ 0.2, 0.5, 0.3 }, variances{ 0.05, 0.2, 0.1 };
+  GaussianMixtureDenoiser prior(means, weights, variances);
+  auto                    x = means[1].unsqueeze(0) + 0.6 * t::RandomComplex({ 4, 3, 4 }, 4);
+  for (double sigma : { 0.1, 0.5, 2.0, 30.0 })
+  {
+    EXPECT_LT(t::RelativeError(prior(x, sigma), TweedieDenoiser(means, weights, variances, x, sigma)), 1e-4) << sigma;
+  }
+}
+
+TEST(GaussianMixtureDenoiser, RejectsBadParameters)
+{
+  auto means = t::RandomComplex({ 2, 3, 3 }, 1);
+  EXPECT_THROW(GaussianMixtureDenoiser(means, { 0.5 }, { 1.0, 1.0 }), std::invalid_argument);
+  EXPECT_THROW(GaussianMixtureDenoiser(means, { 0.5, -0.5 }, { 1.0, 1.0 }), std::invalid_argument);
+  EXPECT_THROW(GaussianMixtureDenoiser(means, { 0.5, 0.5 }, { 1.0, 0.0 }), std::invalid_argument);
+}
+
+TEST(Denoiser, RejectsNonPositiveNoiseLevel)
+{
+  GaussianDenoiser prior(torch::zeros({ 2, 2 }, torch::kComplexFloat), torch::tensor(1.0f));
+  auto             x = torch::ones({ 1, 2, 2 }, torch::kComplexFloat);
+  EXPECT_THROW(prior(x, 0.0), std::invalid_argument);
+  EXPECT_THROW(prior(x, std::nan("")), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST(TorchScriptDenoiser, LoadsTheTinyTestPriorAndChecksItsMetadata)
+{
+  TorchScriptDenoiser prior(DAPSMRI_TEST_MODELS "/tiny_prior.pt");
+  const auto &        meta = prior.Metadata();
+  EXPECT_EQ(meta.normalization, "p99_magnitude");
+  EXPECT_EQ(meta.downsamplingFactor, 4);
+  EXPECT_DOUBLE_EQ(meta.sigmaData, 0.5);
+  EXPECT_GT(meta.parameters, 0);
+  // Sizes that are not multiples of the down-sampling factor are padded and cropped back.
+  auto x = t::RandomComplex({ 2, 10, 14 }, 1);
+  auto d = prior(x, 0.5);
+  EXPECT_EQ(d.sizes(), x.sizes());
+  EXPECT_EQ(d.scalar_type(), torch::kComplexFloat);
+  EXPECT_TRUE(torch::isfinite(d).all().item<bool>());
+  // EDM preconditioning: at tiny sigma the denoiser returns (almost) its input.
+  EXPECT_LT(t::RelativeError(prior(x, 1e-4), x), 1e-2);
+}
+
+TEST(TorchScriptDenoiser, MissingFileSaysWhichPath)
+{
+  try
+  {
+    TorchScriptDenoiser prior("/nonexistent/prior.pt");
+    FAIL() << "no exception";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/prior.pt"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TorchScriptDenoiser, RejectsAFileThatIsNotAnArchive)
+{
+  const std::string path = ::testing::TempDir() + "/not_a_model.pt";
+  std::ofstream(path) << "this is not a zip archive";
+  EXPECT_THROW(TorchScriptDenoiser prior(path), std::invalid_argument);
+}
+
+TEST(TorchScriptDenoiser, RejectsAnArchiveWithoutMetadata)
+{
+  try
+  {
+    TorchScriptDenoiser prior(DAPSMRI_TEST_MODELS "/no_metadata.pt");
+    FAIL() << "no exception";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("dapsmri.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TorchScriptDenoiser, RejectsAModelThatBreaksTheContract)
+{
+  try
+  {
+    TorchScriptDenoiser prior(DAPSMRI_TEST_MODELS "/wrong_channels.pt");
+    FAIL() << "no exception";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("contract"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PriorMetadata, ParsesAndNamesWhatIsWrong)
+{
+  const std::string good = R"({"format": "dapsmri-prior", "version": 1, "name": "n", "description": "d",
+    "training_data": "t", "normalization": "p99_magnitude", "sigma_data": 0.5, "sigma_min": 0.002,
+    "sigma_max": 80, "downsampling_factor": 8, "channels": 2, "parameters": 10})";
+  const auto meta = ParsePriorMetadata(good, "m.pt");
+  EXPECT_EQ(meta.downsamplingFactor, 8);
+  EXPECT_DOUBLE_EQ(meta.sigmaMax, 80.0);
+  const auto expectError = [](const std::string & json, const std::string & needle) {
+    try
+    {
+      ParsePriorMetadata(json, "m.pt");
+      ADD_FAILURE() << "accepted " << json;
+    }
+    catch (const std::invalid_argument & e)
+    {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expectError("{not json", "not valid JSON");
+  expectError(R"({"format": "dapsmri-prior", "version": 1})", "channels");
+  std::string threeChannels = good;
+  threeChannels.replace(threeChannels.find("\"channels\": 2"), 13, "\"channels\": 3");
+  expectError(threeChannels, "channels");
+  std::string badNorm = good;
+  badNorm.replace(badNorm.find("p99_magnitude"), 13, "zscore");
+  expectError(badNorm, "normalisation");
+  std::string badType = good;
+  badType.replace(badType.find("0.5"), 3, "\"x\"");
+  expectError(badType, "wrong type");
+}

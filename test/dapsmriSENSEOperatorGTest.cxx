@@ -1,0 +1,102 @@
+#include "dapsmriSENSEOperator.h"
+#include "dapsmriTestUtilities.h"
+
+#include <gtest/gtest.h>
+
+using dapsmri::SENSEOperator;
+using dapsmri::TorchSENSEOperator;
+namespace t = dapsmri::testing;
+
+namespace
+{
+struct Case
+{
+  int64_t batch, coils, height, width;
+};
+
+torch::Tensor
+RandomMask(int64_t H, int64_t W, uint64_t seed)
+{
+  auto generator = at::detail::createCPUGenerator(seed);
+  return (torch::rand({ H, W }, generator) < 0.4).to(torch::kFloat);
+}
+
+class SENSEOperatorTest : public ::testing::TestWithParam<Case>
+{};
+} // namespace
+
+TEST_P(SENSEOperatorTest, AdjointIdentityHolds)
+{
+  const auto [B, C, H, W] = GetParam();
+  SENSEOperator op(t::RandomComplex({ C, H, W }, 1), RandomMask(H, W, 2));
+  auto          x = t::RandomComplex({ B, H, W }, 3);
+  auto          y = t::RandomComplex({ B, C, H, W }, 4);
+  // <A x, y> = <x, A^H y>, inner products conj(a) . b, in double.
+  auto lhs = (op.Forward(x).conj() * y).sum().to(torch::kComplexDouble);
+  auto rhs = (x.conj() * op.Adjoint(y)).sum().to(torch::kComplexDouble);
+  const double scale = (op.Forward(x).abs().pow(2).sum().sqrt() * y.abs().pow(2).sum().sqrt()).item<double>();
+  EXPECT_LT((lhs - rhs).abs().item<double>() / scale, 1e-5);
+}
+
+TEST_P(SENSEOperatorTest, MatchesTorchFFTReferenceAndAutograd)
+{
+  const auto [B, C, H, W] = GetParam();
+  auto maps = t::RandomComplex({ C, H, W }, 5);
+  auto mask = RandomMask(H, W, 6);
+  SENSEOperator      fftw(maps, mask);
+  TorchSENSEOperator reference(maps, mask);
+  auto               x = t::RandomComplex({ B, H, W }, 7);
+  auto               y = t::RandomComplex({ B, C, H, W }, 8) * mask;
+  EXPECT_LT(t::RelativeError(fftw.Forward(x), reference.Forward(x)), 1e-5);
+  EXPECT_LT(t::RelativeError(fftw.Adjoint(y), reference.Adjoint(y)), 1e-5);
+  const auto gradient = fftw.DataGradient(x, y);
+  EXPECT_LT(t::RelativeError(gradient, fftw.Adjoint(fftw.Forward(x) - y)), 1e-5);
+  // The base class's autograd gradient of 0.5 ||A x - y||^2 is the independent reference.
+  EXPECT_LT(t::RelativeError(gradient, reference.Operator::DataGradient(x, y)), 1e-5);
+  EXPECT_LT(t::RelativeError(fftw.Normal(x), fftw.Adjoint(fftw.Forward(x))), 1e-5);
+}
+
+TEST_P(SENSEOperatorTest, ForwardIsMaskedCoilFFT)
+{
+  const auto [B, C, H, W] = GetParam();
+  auto maps = t::RandomComplex({ C, H, W }, 9);
+  auto mask = RandomMask(H, W, 10);
+  SENSEOperator op(maps, mask);
+  auto          x = t::RandomComplex({ B, H, W }, 11);
+  auto          y = op.Forward(x);
+  // Unsampled entries are exactly zero; sampled ones are the coil images' spectra.
+  EXPECT_EQ((y * (1 - mask)).abs().max().item<float>(), 0.0f);
+  EXPECT_LT(t::RelativeError(y, dapsmri::CenteredFFT2(x.unsqueeze(1) * maps) * mask), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SENSEOperatorTest,
+                         ::testing::Values(Case{ 1, 1, 8, 8 }, Case{ 2, 3, 7, 5 }, Case{ 1, 8, 16, 12 },
+                                           Case{ 3, 2, 9, 9 }, Case{ 1, 4, 1, 6 }),
+                         [](const ::testing::TestParamInfo<Case> & info) {
+                           const auto & c = info.param;
+                           return "B" + std::to_string(c.batch) + "C" + std::to_string(c.coils) + "_" +
+                                  std::to_string(c.height) + "x" + std::to_string(c.width);
+                         });
+
+TEST(SENSEOperator, RejectsMismatchedShapes)
+{
+  EXPECT_THROW(SENSEOperator(t::RandomComplex({ 2, 8, 8 }, 1), torch::ones({ 8, 7 })), std::invalid_argument);
+  EXPECT_THROW(SENSEOperator(torch::ones({ 2, 8, 8 }), torch::ones({ 8, 8 })), std::invalid_argument);
+  SENSEOperator op(t::RandomComplex({ 2, 8, 8 }, 1), torch::ones({ 8, 8 }));
+  EXPECT_THROW(op.Forward(t::RandomComplex({ 1, 8, 9 }, 2)), std::invalid_argument);
+  EXPECT_THROW(op.DataGradient(t::RandomComplex({ 1, 8, 8 }, 2), t::RandomComplex({ 1, 3, 8, 8 }, 3)),
+               std::invalid_argument);
+  EXPECT_THROW(op.Adjoint(t::RandomComplex({ 2, 8, 8 }, 3)), std::invalid_argument);
+}
+
+TEST(SENSEOperator, BatchSizeCanChangeBetweenCalls)
+{
+  auto          maps = t::SmoothCoilMaps(4, 10, 12);
+  SENSEOperator op(maps, torch::ones({ 10, 12 }));
+  auto          x = t::RandomComplex({ 3, 10, 12 }, 4);
+  auto          all = op.Forward(x);
+  auto          one = op.Forward(x.narrow(0, 1, 1));
+  EXPECT_LT(t::RelativeError(one, all.narrow(0, 1, 1)), 1e-6);
+  // With normalised maps and a full mask, A^H A is the identity.
+  EXPECT_LT(t::RelativeError(op.Normal(x), x), 1e-5);
+}
