@@ -11,6 +11,7 @@ macro(itk_module _name)
   set(${_name}_DEPENDS ${_m_DEPENDS} ${_m_PRIVATE_DEPENDS} ${_m_COMPILE_DEPENDS})
   list(REMOVE_ITEM _m_TEST_DEPENDS ITKGoogleTest) # Debian's ITKGoogleTest exports nothing
   set(${_name}_TEST_DEPENDS ${_m_TEST_DEPENDS})
+  set(${_name}_ENABLE_SHARED ${_m_ENABLE_SHARED})
 endmacro()
 include(${PROJECT_SOURCE_DIR}/itk-module.cmake)
 
@@ -22,7 +23,11 @@ find_package(ITK 5.2 REQUIRED COMPONENTS ${_dapsmri_components})
 include(${ITK_USE_FILE})
 
 function(itk_module_add_library _name)
-  add_library(${_name} ${ARGN})
+  set(_type "")
+  if(${_name}_ENABLE_SHARED)
+    set(_type SHARED) # as ITK does for ENABLE_SHARED modules
+  endif()
+  add_library(${_name} ${_type} ${ARGN})
   target_include_directories(${_name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>)

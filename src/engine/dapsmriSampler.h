@@ -1,6 +1,7 @@
 #ifndef dapsmriSampler_h
 #define dapsmriSampler_h
 
+#include "dapsmriDAPSConfig.h"
 #include "dapsmriDenoiser.h"
 #include "dapsmriOperator.h"
 
@@ -10,56 +11,6 @@
 
 namespace dapsmri
 {
-
-enum class ODESolver
-{
-  Euler, ///< the reference's choice
-  Heun
-};
-
-enum class MCMCMethod
-{
-  Langevin,     ///< unadjusted Langevin, the reference's default
-  HMC,          ///< kinetic Langevin (OBABO) with partial momentum refresh
-  ExactGaussian ///< perturb-and-MAP with conjugate gradients: an exact draw for linear operators
-};
-
-/** The spread r_t of DAPS's Gaussian approximation p(x0 | x_t) ~ N(x0_hat, r_t^2). */
-enum class PriorSpread
-{
-  Sigma,           ///< r_t = sigma_t, as in the paper and the reference code
-  GaussianPosterior ///< r_t = sigma_t sigma_d / sqrt(sigma_t^2 + sigma_d^2): exact for a Gaussian prior
-};
-
-/** DAPS hyper-parameters. Defaults follow the reference implementation. */
-struct DAPSConfig
-{
-  int         annealingSteps = 200;
-  double      sigmaMax = 100.0;
-  double      sigmaMin = 0.1;
-  int         odeSteps = 5;
-  double      odeSigmaMin = 0.01;
-  ODESolver   odeSolver = ODESolver::Euler;
-  MCMCMethod  mcmc = MCMCMethod::Langevin;
-  int         mcmcSteps = 100;
-  double      stepSize = 1e-4;      ///< lr
-  double      stepSizeMinRatio = 0.01; ///< lr decays linearly to lr * ratio over the annealing
-  double      tau = 0.01;           ///< measurement noise std per real component (normalised units)
-  double      hmcMomentum = 0.9;
-  int         cgIterations = 20;    ///< ExactGaussian: conjugate-gradient iterations per draw
-  PriorSpread priorSpread = PriorSpread::Sigma;
-  int         samples = 1;          ///< independent posterior samples, run as one batch
-  uint64_t    seed = 0;
-};
-
-struct DAPSStatistics
-{
-  int64_t denoiserEvaluations = 0; ///< NFE (batched calls)
-  int64_t dataGradients = 0;       ///< data-gradient / normal-operator evaluations (batched)
-  double  denoiserSeconds = 0.0;
-  double  mcmcSeconds = 0.0;
-  double  totalSeconds = 0.0;
-};
 
 /** Thrown when the progress callback asks to stop. */
 class Aborted : public std::runtime_error

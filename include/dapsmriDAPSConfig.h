@@ -1,0 +1,125 @@
+#ifndef dapsmriDAPSConfig_h
+#define dapsmriDAPSConfig_h
+
+// The DAPS hyper-parameters, shared by the engine, the ITK filter and the command line.
+// Plain C++: no ITK, no LibTorch.
+#include <cstdint>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+
+namespace dapsmri
+{
+
+enum class ODESolver
+{
+  Euler, ///< the reference's choice
+  Heun
+};
+
+enum class MCMCMethod
+{
+  Langevin,     ///< unadjusted Langevin, the reference's default
+  HMC,          ///< kinetic Langevin (OBABO) with partial momentum refresh
+  ExactGaussian ///< perturb-and-MAP with conjugate gradients: an exact draw for linear operators
+};
+
+/** The spread r_t of DAPS's Gaussian approximation p(x0 | x_t) ~ N(x0_hat, r_t^2). */
+enum class PriorSpread
+{
+  Sigma,            ///< r_t = sigma_t, as in the paper and the reference code
+  GaussianPosterior ///< r_t = sigma_t sigma_d / sqrt(sigma_t^2 + sigma_d^2): exact for a Gaussian prior
+};
+
+/** DAPS hyper-parameters; the defaults are the reference implementation's. */
+struct DAPSConfig
+{
+  int         annealingSteps = 200;
+  double      sigmaMax = 100.0;
+  double      sigmaMin = 0.1;
+  int         odeSteps = 5;
+  double      odeSigmaMin = 0.01;
+  ODESolver   odeSolver = ODESolver::Euler;
+  MCMCMethod  mcmc = MCMCMethod::Langevin;
+  int         mcmcSteps = 100;
+  double      stepSize = 1e-4;         ///< lr
+  double      stepSizeMinRatio = 0.01; ///< lr decays linearly to lr * ratio over the annealing
+  double      tau = 0.01;              ///< measurement noise std per real component, normalised units
+  double      hmcMomentum = 0.9;
+  int         cgIterations = 20; ///< ExactGaussian: conjugate-gradient iterations per draw
+  PriorSpread priorSpread = PriorSpread::Sigma;
+  int         samples = 1; ///< independent posterior samples, run as one batch
+  uint64_t    seed = 0;
+};
+
+/** What a run cost. */
+struct DAPSStatistics
+{
+  int64_t denoiserEvaluations = 0; ///< NFE (batched calls)
+  int64_t dataGradients = 0;       ///< data-gradient / normal-operator evaluations (batched)
+  double  denoiserSeconds = 0.0;
+  double  mcmcSeconds = 0.0;
+  double  totalSeconds = 0.0;
+};
+
+inline const char *
+ToString(MCMCMethod m)
+{
+  return m == MCMCMethod::Langevin ? "langevin" : m == MCMCMethod::HMC ? "hmc" : "exact";
+}
+inline const char *
+ToString(ODESolver s)
+{
+  return s == ODESolver::Euler ? "euler" : "heun";
+}
+inline const char *
+ToString(PriorSpread s)
+{
+  return s == PriorSpread::Sigma ? "sigma" : "gaussian";
+}
+
+inline std::ostream &
+operator<<(std::ostream & os, MCMCMethod m)
+{
+  return os << ToString(m);
+}
+inline std::ostream &
+operator<<(std::ostream & os, ODESolver s)
+{
+  return os << ToString(s);
+}
+inline std::ostream &
+operator<<(std::ostream & os, PriorSpread s)
+{
+  return os << ToString(s);
+}
+
+/** Parse the names above; throws std::invalid_argument listing the choices. */
+inline MCMCMethod
+ParseMCMCMethod(const std::string & name)
+{
+  for (auto m : { MCMCMethod::Langevin, MCMCMethod::HMC, MCMCMethod::ExactGaussian })
+    if (name == ToString(m))
+      return m;
+  throw std::invalid_argument("unknown MCMC method \"" + name + "\" (choose langevin, hmc or exact)");
+}
+inline ODESolver
+ParseODESolver(const std::string & name)
+{
+  for (auto s : { ODESolver::Euler, ODESolver::Heun })
+    if (name == ToString(s))
+      return s;
+  throw std::invalid_argument("unknown ODE solver \"" + name + "\" (choose euler or heun)");
+}
+inline PriorSpread
+ParsePriorSpread(const std::string & name)
+{
+  for (auto s : { PriorSpread::Sigma, PriorSpread::GaussianPosterior })
+    if (name == ToString(s))
+      return s;
+  throw std::invalid_argument("unknown prior spread \"" + name + "\" (choose sigma or gaussian)");
+}
+
+} // namespace dapsmri
+
+#endif

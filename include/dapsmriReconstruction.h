@@ -1,0 +1,96 @@
+#ifndef dapsmriReconstruction_h
+#define dapsmriReconstruction_h
+
+// The torch-free facade between the ITK layer and the engine. Everything here is plain C++:
+// LibTorch, FFTW and CUDA stay inside the DAPSMRI library.
+#include "DAPSMRIExport.h"
+#include "dapsmriDAPSConfig.h"
+
+#include <complex>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dapsmri
+{
+
+class Denoiser;
+
+/** A prior for DAPS: a TorchScript model file or an exact analytic prior. A cheap, copyable
+ * handle; the model is loaded once and shared. */
+class DAPSMRI_EXPORT Prior
+{
+public:
+  Prior() = default;
+
+  /** Loads a TorchScript prior that follows the contract (README "Model contract").
+   * Throws itk::ExceptionObject naming the file and what is wrong with it. */
+  static Prior Load(const std::string & path, const std::string & device = "cpu");
+  /** Exact isotropic Gaussian prior N(mean, std^2) for every real and imaginary part. */
+  static Prior Gaussian(std::complex<float> mean, double standardDeviation);
+  /** Exact Gaussian mixture of images: means[k] has height * width pixels (row-major). */
+  static Prior GaussianMixture(const std::vector<std::vector<std::complex<float>>> & means, int64_t height,
+                               int64_t width, const std::vector<double> & weights,
+                               const std::vector<double> & standardDeviations);
+
+  bool        IsSet() const { return m_Denoiser != nullptr; }
+  std::string Name() const;
+  std::string Description() const;
+  std::string TrainingData() const;
+  /** "p99_magnitude" or "none" (see the model contract). */
+  std::string Normalization() const;
+  double      SigmaData() const;
+  int64_t     DownsamplingFactor() const;
+
+  const std::shared_ptr<const Denoiser> & GetDenoiser() const { return m_Denoiser; }
+
+private:
+  std::shared_ptr<const Denoiser> m_Denoiser;
+};
+
+/** Multi-coil Cartesian data in ITK's memory layout: k-space and coil maps pixel-interleaved
+ * ([y][x][coil], x fastest), the mask [y][x]. Coil maps may be null for single-coil data. */
+struct MultiCoilData
+{
+  const std::complex<float> * kSpace = nullptr;
+  const std::complex<float> * coilMaps = nullptr;
+  const unsigned char *       mask = nullptr;
+  int64_t                     height = 0;
+  int64_t                     width = 0;
+  int64_t                     coils = 1;
+};
+
+struct ReconstructionSettings
+{
+  DAPSConfig daps;
+  int        threads = 0;          ///< 0: LibTorch's default
+  double     intensityScale = 0.0; ///< 0: estimate from the calibration region for p99-normalised priors
+};
+
+struct ReconstructionResult
+{
+  std::vector<std::complex<float>> mean;              ///< posterior mean (the sample when samples == 1)
+  std::vector<float>               standardDeviation; ///< per-pixel posterior std; empty when samples == 1
+  double                           intensityScale = 1.0;
+  double                           relativeResidual = 0.0; ///< ||A mean - y|| / ||y||
+  DAPSStatistics                   statistics;
+};
+
+/** Called after every annealing step with (done, total); return false to abort, which throws
+ * itk::ProcessAborted. */
+using ProgressFunction = std::function<bool(int, int)>;
+
+/** Checks the data (sizes, finite values, a non-empty mask, non-zero coil maps) and runs DAPS.
+ * Throws itk::ExceptionObject with an actionable message. */
+DAPSMRI_EXPORT ReconstructionResult Reconstruct(const Prior & prior, const MultiCoilData & data,
+                                                const ReconstructionSettings & settings,
+                                                const ProgressFunction & progress = {});
+
+/** The zero-filled SENSE-adjoint image sum_c conj(S_c) F^H (M y_c), the classical baseline. */
+DAPSMRI_EXPORT std::vector<std::complex<float>> ZeroFilledImage(const MultiCoilData & data, int threads = 0);
+
+} // namespace dapsmri
+
+#endif

@@ -1,0 +1,246 @@
+#ifndef itkMRIDAPSReconstructionImageFilter_hxx
+#define itkMRIDAPSReconstructionImageFilter_hxx
+
+#include "itkMRIDAPSReconstructionImageFilter.h"
+
+#include "itkEventObject.h"
+
+#include <algorithm>
+
+namespace itk
+{
+
+template <typename TKSpaceImage, typename TOutputImage>
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::MRIDAPSReconstructionImageFilter()
+{
+  this->AddOptionalInputName("CoilSensitivities");
+  this->AddRequiredInputName("Mask");
+  this->SetNumberOfRequiredOutputs(2);
+  this->SetNthOutput(1, this->MakeOutput(1));
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+DataObject::Pointer
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::MakeOutput(DataObjectPointerArraySizeType index)
+{
+  if (index == 1)
+  {
+    return StandardDeviationImageType::New().GetPointer();
+  }
+  return Superclass::MakeOutput(index);
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+auto
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GetStandardDeviationOutput()
+  -> StandardDeviationImageType *
+{
+  return dynamic_cast<StandardDeviationImageType *>(this->ProcessObject::GetOutput(1));
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::SetPrior(const dapsmri::Prior & prior)
+{
+  m_Prior = prior;
+  m_PriorFromFile = false;
+  m_LoadedModelKey.clear();
+  this->Modified();
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::VerifyPreconditions() const
+{
+  Superclass::VerifyPreconditions();
+  if (!m_Prior.IsSet() && m_ModelFileName.empty())
+  {
+    itkExceptionMacro(<< "No prior: call SetModelFileName() with a TorchScript prior (for example the shipped "
+                         "models/brain_prior.pt) or SetPrior() with an analytic one.");
+  }
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::VerifyInputInformation() const
+{
+  const KSpaceImageType * kSpace = this->GetInput();
+  const auto              size = kSpace->GetLargestPossibleRegion().GetSize();
+  const auto              coils = kSpace->GetNumberOfComponentsPerPixel();
+  if (const CoilSensitivityImageType * maps = this->GetCoilSensitivities())
+  {
+    if (maps->GetLargestPossibleRegion().GetSize() != size)
+    {
+      itkExceptionMacro(<< "The coil sensitivities are " << maps->GetLargestPossibleRegion().GetSize()
+                        << " pixels but the k-space is " << size << ": both must share one matrix size.");
+    }
+    if (maps->GetNumberOfComponentsPerPixel() != coils)
+    {
+      itkExceptionMacro(<< "The k-space has " << coils << " coils but the coil sensitivities have "
+                        << maps->GetNumberOfComponentsPerPixel()
+                        << ": estimate the maps from the same acquisition, one per coil.");
+    }
+  }
+  else if (coils != 1)
+  {
+    itkExceptionMacro(<< "The k-space has " << coils
+                      << " coils but no coil sensitivities were given: call SetCoilSensitivities().");
+  }
+  if (this->GetMask()->GetLargestPossibleRegion().GetSize() != size)
+  {
+    itkExceptionMacro(<< "The sampling mask is " << this->GetMask()->GetLargestPossibleRegion().GetSize()
+                      << " pixels but the k-space is " << size << ".");
+  }
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateOutputInformation()
+{
+  Superclass::GenerateOutputInformation();
+  const ImageBase<ImageDimension> * geometry = this->GetInput();
+  if (const CoilSensitivityImageType * maps = this->GetCoilSensitivities())
+  {
+    geometry = maps;
+  }
+  OutputImageType * output = this->GetOutput();
+  output->CopyInformation(geometry);
+  output->SetLargestPossibleRegion(this->GetInput()->GetLargestPossibleRegion());
+  StandardDeviationImageType * deviation = this->GetStandardDeviationOutput();
+  deviation->CopyInformation(output);
+  deviation->SetLargestPossibleRegion(output->GetLargestPossibleRegion());
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateInputRequestedRegion()
+{
+  // Every k-space sample touches every pixel: the whole of each input is needed.
+  for (auto & name : this->GetInputNames())
+  {
+    if (auto * input = dynamic_cast<ImageBase<ImageDimension> *>(this->ProcessObject::GetInput(name)))
+    {
+      input->SetRequestedRegionToLargestPossibleRegion();
+    }
+  }
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::EnlargeOutputRequestedRegion(DataObject * output)
+{
+  Superclass::EnlargeOutputRequestedRegion(output);
+  output->SetRequestedRegionToLargestPossibleRegion();
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+dapsmri::ReconstructionSettings
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::Settings() const
+{
+  dapsmri::ReconstructionSettings s;
+  s.daps.annealingSteps = m_NumberOfAnnealingSteps;
+  s.daps.sigmaMax = m_SigmaMax;
+  s.daps.sigmaMin = m_SigmaMin;
+  s.daps.odeSteps = m_NumberOfODESteps;
+  s.daps.odeSigmaMin = m_ODESigmaMin;
+  s.daps.odeSolver = m_ODESolver;
+  s.daps.mcmc = m_MCMCMethod;
+  s.daps.mcmcSteps = m_NumberOfMCMCSteps;
+  s.daps.stepSize = m_StepSize;
+  s.daps.stepSizeMinRatio = m_StepSizeMinRatio;
+  s.daps.tau = m_Tau;
+  s.daps.hmcMomentum = m_HMCMomentum;
+  s.daps.cgIterations = m_NumberOfCGIterations;
+  s.daps.priorSpread = m_PriorSpread;
+  s.daps.samples = m_NumberOfSamples;
+  s.daps.seed = m_Seed;
+  s.threads = m_NumberOfThreads;
+  s.intensityScale = m_IntensityScale;
+  return s;
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateData()
+{
+  if (!m_Prior.IsSet() || m_PriorFromFile)
+  {
+    const std::string key = m_ModelFileName + "@" + m_Device;
+    if (key != m_LoadedModelKey)
+    {
+      m_Prior = dapsmri::Prior::Load(m_ModelFileName, m_Device);
+      m_PriorFromFile = true;
+      m_LoadedModelKey = key;
+    }
+  }
+  const KSpaceImageType * kSpace = this->GetInput();
+  const auto              size = kSpace->GetLargestPossibleRegion().GetSize();
+  dapsmri::MultiCoilData  data;
+  data.kSpace = kSpace->GetBufferPointer();
+  data.coilMaps = this->GetCoilSensitivities() ? this->GetCoilSensitivities()->GetBufferPointer() : nullptr;
+  data.mask = this->GetMask()->GetBufferPointer();
+  data.width = static_cast<int64_t>(size[0]);
+  data.height = static_cast<int64_t>(size[1]);
+  data.coils = static_cast<int64_t>(kSpace->GetNumberOfComponentsPerPixel());
+
+  this->UpdateProgress(0.0f);
+  const auto result = dapsmri::Reconstruct(m_Prior, data, Settings(), [this](int done, int total) {
+    this->UpdateProgress(static_cast<float>(done) / static_cast<float>(total));
+    this->InvokeEvent(IterationEvent());
+    return !this->GetAbortGenerateData();
+  });
+
+  // Outputs are allocated and written only after a successful run.
+  OutputImageType * output = this->GetOutput();
+  output->SetBufferedRegion(output->GetRequestedRegion());
+  output->Allocate();
+  std::copy(result.mean.begin(), result.mean.end(), output->GetBufferPointer());
+  StandardDeviationImageType * deviation = this->GetStandardDeviationOutput();
+  deviation->SetBufferedRegion(deviation->GetLargestPossibleRegion());
+  deviation->Allocate();
+  if (result.standardDeviation.empty())
+  {
+    deviation->FillBuffer(0.0f);
+  }
+  else
+  {
+    std::copy(result.standardDeviation.begin(), result.standardDeviation.end(), deviation->GetBufferPointer());
+  }
+  m_EstimatedIntensityScale = result.intensityScale;
+  m_RelativeResidual = result.relativeResidual;
+  m_Statistics = result.statistics;
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::PrintSelf(std::ostream & os, Indent indent) const
+{
+  Superclass::PrintSelf(os, indent);
+  os << indent << "ModelFileName: " << m_ModelFileName << '\n'
+     << indent << "Device: " << m_Device << '\n'
+     << indent << "Prior: " << (m_Prior.IsSet() ? m_Prior.Name() : std::string("(none)")) << '\n'
+     << indent << "NumberOfAnnealingSteps: " << m_NumberOfAnnealingSteps << '\n'
+     << indent << "SigmaMax: " << m_SigmaMax << '\n'
+     << indent << "SigmaMin: " << m_SigmaMin << '\n'
+     << indent << "NumberOfODESteps: " << m_NumberOfODESteps << '\n'
+     << indent << "ODESigmaMin: " << m_ODESigmaMin << '\n'
+     << indent << "ODESolver: " << m_ODESolver << '\n'
+     << indent << "MCMCMethod: " << m_MCMCMethod << '\n'
+     << indent << "NumberOfMCMCSteps: " << m_NumberOfMCMCSteps << '\n'
+     << indent << "StepSize: " << m_StepSize << '\n'
+     << indent << "StepSizeMinRatio: " << m_StepSizeMinRatio << '\n'
+     << indent << "Tau: " << m_Tau << '\n'
+     << indent << "HMCMomentum: " << m_HMCMomentum << '\n'
+     << indent << "NumberOfCGIterations: " << m_NumberOfCGIterations << '\n'
+     << indent << "PriorSpread: " << m_PriorSpread << '\n'
+     << indent << "NumberOfSamples: " << m_NumberOfSamples << '\n'
+     << indent << "Seed: " << m_Seed << '\n'
+     << indent << "NumberOfThreads: " << m_NumberOfThreads << '\n'
+     << indent << "IntensityScale: " << m_IntensityScale << '\n'
+     << indent << "EstimatedIntensityScale: " << m_EstimatedIntensityScale << '\n'
+     << indent << "RelativeResidual: " << m_RelativeResidual << '\n';
+}
+
+} // namespace itk
+
+#endif
