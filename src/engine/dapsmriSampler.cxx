@@ -249,7 +249,8 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
       std::ostringstream msg;
       msg << "the MCMC step diverged at annealing step " << k + 1 << " of " << K << " (sigma " << sigma
           << "): lower the step size (now " << lr << ") or raise tau (now " << m_Config.tau
-          << "); Langevin is stable only while step size / tau^2 < 2";
+          << "); Langevin is stable only while step size * ||A||^2 / tau^2 < 2 (coil maps normalised so that "
+             "sum_c |S_c|^2 <= 1 give ||A|| <= 1)";
       throw std::runtime_error(msg.str());
     }
     xt = k + 1 < K ? x0 + sigmas[static_cast<size_t>(k) + 1] * Noise({ B, shape[0], shape[1] }) : x0;

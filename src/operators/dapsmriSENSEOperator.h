@@ -51,6 +51,7 @@ private:
   int           m_Threads;
   torch::Tensor m_CoilMaps; // [C, H, W] complex, contiguous
   torch::Tensor m_Mask;     // [H, W] float, contiguous, centered order
+  std::vector<bool> m_RowSampled;
   mutable std::unique_ptr<CenteredFFT> m_FFT;
 };
 

@@ -1,0 +1,207 @@
+// Speed of the SENSE operator (FFTW against torch::fft) and the cost breakdown of a DAPS run.
+//
+//   dapsmri-benchmark [--model PATH] [--sizes 128,256] [--coils 8] [--steps 10] [--ode-steps 5]
+//                     [--mcmc-steps 100] [--threads N] [google-benchmark flags]
+//
+// The floor ratio is total / (NFE x one denoiser forward + gradients x one bare FFTW
+// forward+inverse pair over all coils), all measured in the same run: 1.0 means the run spends
+// time on nothing but the network and the FFTs.
+#include "dapsmriCenteredFFT.h"
+#include "dapsmriDenoiser.h"
+#include "dapsmriSENSEOperator.h"
+#include "dapsmriSampler.h"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+namespace
+{
+using namespace dapsmri;
+
+struct Options
+{
+  std::string          model;
+  std::vector<int64_t> sizes{ 128, 256 };
+  int64_t              coils = 8;
+  int                  steps = 10, odeSteps = 5, mcmcSteps = 100, threads = 0;
+};
+
+struct Problem
+{
+  torch::Tensor                       maps, mask, x, y;
+  std::unique_ptr<SENSEOperator>      fftw;
+  std::unique_ptr<TorchSENSEOperator> torchFFT;
+
+  Problem(int64_t C, int64_t N)
+  {
+    auto g = at::detail::createCPUGenerator(1);
+    maps = torch::view_as_complex(torch::randn({ C, N, N, 2 }, g));
+    maps = maps / maps.abs().pow(2).sum(0, true).sqrt(); // sum_c |S_c|^2 = 1, as ESPIRiT maps
+    mask = (torch::rand({ N, N }, g) < 0.25).to(torch::kFloat);
+    x = torch::view_as_complex(torch::randn({ 1, N, N, 2 }, g));
+    fftw = std::make_unique<SENSEOperator>(maps, mask);
+    torchFFT = std::make_unique<TorchSENSEOperator>(maps, mask);
+    y = fftw->Forward(x);
+  }
+};
+
+std::map<int64_t, std::unique_ptr<Problem>> problems;
+
+Problem &
+ProblemFor(int64_t C, int64_t N)
+{
+  auto & p = problems[N * 1000 + C];
+  if (!p)
+    p = std::make_unique<Problem>(C, N);
+  return *p;
+}
+
+template <typename F>
+double
+SecondsPerCall(F && f, int repeats)
+{
+  f(); // warm-up: plans, caches
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeats; ++i)
+    f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / repeats;
+}
+
+void
+RegisterOperatorBenchmarks(const Options & o)
+{
+  for (int64_t N : o.sizes)
+  {
+    const int64_t C = o.coils;
+    const std::string suffix = "/" + std::to_string(C) + "x" + std::to_string(N) + "x" + std::to_string(N);
+    benchmark::RegisterBenchmark(("BareFFTWPair" + suffix).c_str(), [C, N](benchmark::State & state) {
+      CenteredFFT fft(C, N, N);
+      for (auto _ : state)
+      {
+        fft.ExecuteForward();
+        fft.ExecuteInverse();
+      }
+    })->Unit(benchmark::kMillisecond);
+    const std::map<std::string, std::function<void(Problem &, bool)>> ops{
+      { "Forward", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fftw->Forward(p.x) : p.torchFFT->Forward(p.x)); } },
+      { "Adjoint", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fftw->Adjoint(p.y) : p.torchFFT->Adjoint(p.y)); } },
+      { "DataGradient",
+        [](Problem & p, bool f) {
+          benchmark::DoNotOptimize(f ? p.fftw->DataGradient(p.x, p.y) : p.torchFFT->DataGradient(p.x, p.y));
+        } },
+    };
+    for (const auto & [name, op] : ops)
+    {
+      for (bool useFFTW : { true, false })
+      {
+        benchmark::RegisterBenchmark(((useFFTW ? "FFTW" : "TorchFFT") + name + suffix).c_str(),
+                                     [C, N, op = op, useFFTW](benchmark::State & state) {
+                                       auto & p = ProblemFor(C, N);
+                                       for (auto _ : state)
+                                         op(p, useFFTW);
+                                     })
+          ->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
+}
+
+void
+RunDAPSBreakdown(const Options & o)
+{
+  std::unique_ptr<Denoiser> prior;
+  std::string               model = o.model;
+  if (model.empty())
+  {
+    for (const char * candidate : { DAPSMRI_SOURCE_DIR "/models/brain_prior.pt", DAPSMRI_SOURCE_DIR "/models/test/tiny_prior.pt" })
+      if (std::filesystem::exists(candidate))
+      {
+        model = candidate;
+        break;
+      }
+  }
+  prior = std::make_unique<TorchScriptDenoiser>(model);
+  std::printf("\nDAPS cost breakdown (prior %s, %ld parameters; %d annealing x %d ODE steps, %d Langevin steps)\n",
+              model.c_str(), static_cast<long>(prior->Metadata().parameters), o.steps, o.odeSteps, o.mcmcSteps);
+  std::printf("%-12s %6s %10s %9s %10s %9s %9s %12s %12s %8s\n", "size", "NFE", "denoise_s", "grads", "mcmc_s",
+              "total_s", "net_ms", "fft_pair_ms", "grad_ms", "floor");
+  for (int64_t N : o.sizes)
+  {
+    auto &     p = ProblemFor(o.coils, N);
+    DAPSConfig config;
+    config.annealingSteps = o.steps;
+    config.odeSteps = o.odeSteps;
+    config.mcmcSteps = o.mcmcSteps;
+    DAPSSampler sampler(*prior, *p.fftw, config);
+    sampler.Run(p.y[0]);
+    const auto & s = sampler.Statistics();
+    // Unit costs in the same process, right after the run.
+    const double net = SecondsPerCall([&] { (*prior)(p.x, 1.0); }, 5);
+    CenteredFFT  fft(o.coils, N, N);
+    const double pair = SecondsPerCall(
+      [&] {
+        fft.ExecuteForward();
+        fft.ExecuteInverse();
+      },
+      20);
+    const double grad = SecondsPerCall([&] { p.fftw->DataGradient(p.x, p.y); }, 20);
+    const double floor = s.totalSeconds / (s.denoiserEvaluations * net + s.dataGradients * pair);
+    std::printf("%-12s %6ld %10.2f %9ld %10.2f %9.2f %9.2f %12.3f %12.3f %8.3f\n",
+                (std::to_string(o.coils) + "x" + std::to_string(N) + "x" + std::to_string(N)).c_str(),
+                static_cast<long>(s.denoiserEvaluations), s.denoiserSeconds, static_cast<long>(s.dataGradients),
+                s.mcmcSeconds, s.totalSeconds, 1e3 * net, 1e3 * pair, 1e3 * grad, floor);
+  }
+}
+
+std::vector<int64_t>
+ParseSizes(const std::string & text)
+{
+  std::vector<int64_t> sizes;
+  std::stringstream    stream(text);
+  for (std::string item; std::getline(stream, item, ',');)
+    sizes.push_back(std::stoll(item));
+  return sizes;
+}
+} // namespace
+
+int
+main(int argc, char * argv[])
+{
+  Options           o;
+  std::vector<char *> rest{ argv[0] };
+  for (int i = 1; i < argc; ++i)
+  {
+    const std::string a = argv[i];
+    const bool        hasValue = i + 1 < argc;
+    if (a == "--model" && hasValue)
+      o.model = argv[++i];
+    else if (a == "--sizes" && hasValue)
+      o.sizes = ParseSizes(argv[++i]);
+    else if (a == "--coils" && hasValue)
+      o.coils = std::stoll(argv[++i]);
+    else if (a == "--steps" && hasValue)
+      o.steps = std::stoi(argv[++i]);
+    else if (a == "--ode-steps" && hasValue)
+      o.odeSteps = std::stoi(argv[++i]);
+    else if (a == "--mcmc-steps" && hasValue)
+      o.mcmcSteps = std::stoi(argv[++i]);
+    else if (a == "--threads" && hasValue)
+      o.threads = std::stoi(argv[++i]);
+    else
+      rest.push_back(argv[i]);
+  }
+  if (o.threads > 0)
+    at::set_num_threads(o.threads);
+  std::printf("threads: %d\n", DefaultThreadCount());
+  int restCount = static_cast<int>(rest.size());
+  benchmark::Initialize(&restCount, rest.data());
+  RegisterOperatorBenchmarks(o);
+  benchmark::RunSpecifiedBenchmarks();
+  RunDAPSBreakdown(o);
+  return 0;
+}
