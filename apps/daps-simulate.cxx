@@ -35,18 +35,10 @@ reconstructs it with DAPS and writes the magnitude image (any ITK format: .nii.g
   --device D             cpu | cuda:0 for the prior (default cpu)
   --png PATH             comparison montage (default: OUTPUT stem + _comparison.png)
   --std-output PATH      write the posterior standard deviation (needs --samples > 1)
+  --save-inputs PREFIX   also write PREFIX_kspace.mha and PREFIX_maps.mha (complex x, y, coil),
+                         PREFIX_mask.nrrd and PREFIX_reference.nii.gz, inputs for daps-recon
 )";
 
-std::string
-DefaultModel()
-{
-  for (const std::string candidate : { std::string(DAPSMRI_INSTALLED_MODEL), std::string(DAPSMRI_SOURCE_MODEL) })
-  {
-    if (std::filesystem::exists(candidate))
-      return candidate;
-  }
-  return {};
-}
 } // namespace
 
 int
@@ -55,14 +47,16 @@ main(int argc, char * argv[])
   using namespace dapsmri;
   try
   {
-    app::Arguments args(argc, argv,
-                        { { "model", "" },          { "size", "128" },     { "coils", "8" },
-                          { "acceleration", "4" },  { "center-fraction", "0.08" }, { "noise", "0.002" },
-                          { "steps", "200" },       { "ode-steps", "5" },  { "mcmc", "langevin" },
-                          { "mcmc-steps", "100" },  { "step-size", "1e-4" }, { "tau", "0.01" },
-                          { "samples", "1" },       { "seed", "0" },       { "threads", "0" },
-                          { "device", "cpu" },      { "png", "" },         { "std-output", "" } },
-                        { "equispaced", "help" });
+    auto defaults = app::SamplerFlagDefaults();
+    defaults.insert({ { "size", "128" },
+                      { "coils", "8" },
+                      { "acceleration", "4" },
+                      { "center-fraction", "0.08" },
+                      { "noise", "0.002" },
+                      { "png", "" },
+                      { "std-output", "" },
+                      { "save-inputs", "" } });
+    app::Arguments args(argc, argv, defaults, { "equispaced", "help" });
     if (args.Has("help") || args.Positional().size() != 1)
     {
       std::cout << Usage;
@@ -91,7 +85,7 @@ main(int argc, char * argv[])
                                   args.Has("equispaced"));
     const auto kSpace = SimulateKSpace(truth, maps, C, N, N, mask, args.Double("noise"), seed + 2);
 
-    using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
+    using FilterType = app::FilterType;
     auto                         kSpaceImage = FilterType::KSpaceImageType::New();
     auto                         mapsImage = FilterType::KSpaceImageType::New();
     auto                         maskImage = FilterType::MaskImageType::New();
@@ -107,43 +101,25 @@ main(int argc, char * argv[])
     maskImage->SetRegions(size);
     maskImage->Allocate();
     std::copy(mask.begin(), mask.end(), maskImage->GetBufferPointer());
+    if (args.Has("save-inputs"))
+    {
+      const std::string prefix = args.Get("save-inputs");
+      app::WriteMultiCoil(kSpaceImage, prefix + "_kspace.mha");
+      app::WriteMultiCoil(mapsImage, prefix + "_maps.mha");
+      app::WriteImageAtomically(maskImage.GetPointer(), prefix + "_mask.nrrd");
+      app::WriteImageAtomically(app::Magnitude(truth, N, N).GetPointer(), prefix + "_reference.nii.gz");
+    }
 
     // Reconstruct: one ITK filter.
     auto filter = FilterType::New();
     filter->SetKSpace(kSpaceImage);
     filter->SetCoilSensitivities(mapsImage);
     filter->SetMask(maskImage);
-    const std::string model = args.Has("model") ? args.Get("model") : DefaultModel();
+    const std::string model = app::ConfigureFilter(filter, args, true);
     if (model.empty())
-    {
       std::cerr << "daps-simulate: no trained prior found; using a Gaussian prior (expect a SENSE-like result)\n";
-      filter->SetPrior(Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
-    }
-    else
-    {
-      filter->SetModelFileName(model);
-      filter->SetDevice(args.Get("device"));
-    }
-    filter->SetNumberOfAnnealingSteps(args.Int("steps"));
-    filter->SetNumberOfODESteps(args.Int("ode-steps"));
-    filter->SetMCMCMethod(ParseMCMCMethod(args.Get("mcmc")));
-    filter->SetNumberOfMCMCSteps(args.Int("mcmc-steps"));
-    filter->SetStepSize(args.Double("step-size"));
-    filter->SetTau(args.Double("tau"));
-    filter->SetNumberOfSamples(args.Int("samples"));
-    filter->SetSeed(seed);
-    filter->SetNumberOfThreads(args.Int("threads"));
-    app::ProgressLine progress("DAPS");
-    auto              observer = itk::CStyleCommand::New();
-    observer->SetClientData(&progress);
-    observer->SetCallback([](itk::Object * caller, const itk::EventObject &, void * data) {
-      auto * f = static_cast<FilterType *>(caller);
-      const int total = f->GetNumberOfAnnealingSteps();
-      static_cast<app::ProgressLine *>(data)->Update(static_cast<int>(std::lround(f->GetProgress() * total)), total);
-    });
-    filter->AddObserver(itk::IterationEvent(), observer);
+    app::ObserveProgress(filter, "DAPS");
     filter->Update();
-    progress.Finish();
 
     // Write and report.
     const auto * out = filter->GetOutput();

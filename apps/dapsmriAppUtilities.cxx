@@ -1,9 +1,13 @@
 #include "dapsmriAppUtilities.h"
 
+#include "itkImageFileReader.h"
 #include "itkImageIOFactory.h"
+#include "itkCommand.h"
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <cmath>
 #include <iostream>
 #include <unistd.h>
@@ -95,6 +99,144 @@ CheckImageOutputPath(const std::string & path)
     throw std::invalid_argument("cannot write " + path + ": unknown image format (use .nii.gz, .nrrd, .mha or .png)");
 }
 
+namespace
+{
+using Complex3D = itk::Image<std::complex<float>, 3>;
+
+/** ITK's MetaImage reader accepts a truncated .mha without an error; check the length of the
+ * local data block against its header (CompressedDataSize, or the raw size). */
+void
+CheckMetaImageLength(const std::string & path, const char * what)
+{
+  std::ifstream file(path, std::ios::binary);
+  std::string   line;
+  std::map<std::string, std::string> header;
+  while (std::getline(file, line))
+  {
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos)
+      break;
+    header[line.substr(0, eq)] = line.substr(eq + 3);
+    if (line.rfind("ElementDataFile", 0) == 0)
+      break;
+  }
+  if (header["ElementDataFile"] != "LOCAL")
+    return;
+  const auto dataStart = static_cast<std::uintmax_t>(file.tellg());
+  const auto available = std::filesystem::file_size(path) - dataStart;
+  std::uintmax_t expected = 0;
+  if (header["CompressedData"] == "True")
+    expected = std::stoull(header["CompressedDataSize"]);
+  else
+  {
+    static const std::map<std::string, std::uintmax_t> bytes{ { "MET_UCHAR", 1 }, { "MET_CHAR", 1 }, { "MET_SHORT", 2 },
+                                                               { "MET_USHORT", 2 }, { "MET_INT", 4 }, { "MET_UINT", 4 },
+                                                               { "MET_FLOAT", 4 }, { "MET_DOUBLE", 8 } };
+    std::istringstream dims(header["DimSize"]);
+    expected = bytes.count(header["ElementType"]) ? bytes.at(header["ElementType"]) : 0;
+    expected *= header.count("ElementNumberOfChannels") ? std::stoull(header["ElementNumberOfChannels"]) : 1;
+    for (std::uintmax_t d; dims >> d;)
+      expected *= d;
+  }
+  if (available < expected)
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": the file is truncated (" +
+                                std::to_string(available) + " of " + std::to_string(expected) + " data bytes)");
+}
+
+template <typename TImage>
+typename TImage::Pointer
+ReadImage(const std::string & path, const char * what)
+{
+  if (!std::filesystem::exists(path))
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": no such file");
+  const std::string extension = std::filesystem::path(path).extension().string();
+  if (extension == ".mha")
+    CheckMetaImageLength(path, what);
+  auto reader = itk::ImageFileReader<TImage>::New();
+  reader->SetFileName(path);
+  try
+  {
+    reader->Update();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": " + e.GetDescription());
+  }
+  return reader->GetOutput();
+}
+} // namespace
+
+MultiCoilImage::Pointer
+ReadMultiCoil(const std::string & path)
+{
+  auto       volume = ReadImage<Complex3D>(path, "multi-coil image (complex, x y coil)");
+  const auto size = volume->GetLargestPossibleRegion().GetSize();
+  auto       image = MultiCoilImage::New();
+  MultiCoilImage::SizeType planeSize{ { size[0], size[1] } };
+  image->SetRegions(planeSize);
+  image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(size[2]));
+  MultiCoilImage::SpacingType spacing;
+  MultiCoilImage::PointType   origin;
+  MultiCoilImage::DirectionType direction;
+  for (unsigned i = 0; i < 2; ++i)
+  {
+    spacing[i] = volume->GetSpacing()[i];
+    origin[i] = volume->GetOrigin()[i];
+    for (unsigned j = 0; j < 2; ++j)
+      direction(i, j) = volume->GetDirection()(i, j);
+  }
+  image->SetSpacing(spacing);
+  image->SetOrigin(origin);
+  image->SetDirection(direction);
+  image->Allocate();
+  const size_t plane = size[0] * size[1], coils = size[2];
+  const auto * in = volume->GetBufferPointer();
+  auto *       out = image->GetBufferPointer();
+  for (size_t c = 0; c < coils; ++c)
+    for (size_t p = 0; p < plane; ++p)
+      out[p * coils + c] = in[c * plane + p];
+  return image;
+}
+
+void
+WriteMultiCoil(const MultiCoilImage * image, const std::string & path)
+{
+  const auto size = image->GetLargestPossibleRegion().GetSize();
+  const size_t coils = image->GetNumberOfComponentsPerPixel(), plane = size[0] * size[1];
+  auto         volume = Complex3D::New();
+  Complex3D::SizeType volumeSize{ { size[0], size[1], coils } };
+  volume->SetRegions(volumeSize);
+  Complex3D::SpacingType spacing;
+  spacing.Fill(1.0);
+  Complex3D::PointType origin;
+  origin.Fill(0.0);
+  Complex3D::DirectionType direction;
+  direction.SetIdentity();
+  for (unsigned i = 0; i < 2; ++i)
+  {
+    spacing[i] = image->GetSpacing()[i];
+    origin[i] = image->GetOrigin()[i];
+    for (unsigned j = 0; j < 2; ++j)
+      direction(i, j) = image->GetDirection()(i, j);
+  }
+  volume->SetSpacing(spacing);
+  volume->SetOrigin(origin);
+  volume->SetDirection(direction);
+  volume->Allocate();
+  const auto * in = image->GetBufferPointer();
+  auto *       out = volume->GetBufferPointer();
+  for (size_t c = 0; c < coils; ++c)
+    for (size_t p = 0; p < plane; ++p)
+      out[c * plane + p] = in[p * coils + c];
+  WriteImageAtomically(volume.GetPointer(), path);
+}
+
+MaskImage::Pointer
+ReadMask(const std::string & path)
+{
+  return ReadImage<MaskImage>(path, "sampling mask");
+}
+
 MagnitudeImage::Pointer
 Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_t width)
 {
@@ -164,6 +306,118 @@ ProgressLine::Update(int done, int total)
                std::string(static_cast<size_t>(width - filled), '.').c_str(), percent, done, total, left,
                m_Terminal ? "   " : "\n");
   std::fflush(stderr);
+}
+
+namespace
+{
+/** An ITK observer that calls a std::function (ITK 5.2 has no LambdaCommand). */
+class FunctionCommand : public itk::Command
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(FunctionCommand);
+  using Self = FunctionCommand;
+  using Pointer = itk::SmartPointer<Self>;
+  itkNewMacro(Self);
+  void SetCallback(std::function<void(const itk::EventObject &)> f) { m_Function = std::move(f); }
+  void Execute(itk::Object *, const itk::EventObject & event) override { m_Function(event); }
+  void Execute(const itk::Object *, const itk::EventObject & event) override { m_Function(event); }
+
+protected:
+  FunctionCommand() = default;
+
+private:
+  std::function<void(const itk::EventObject &)> m_Function;
+};
+} // namespace
+
+std::map<std::string, std::string>
+SamplerFlagDefaults()
+{
+  return { { "model", "" },       { "device", "cpu" },   { "steps", "200" },     { "ode-steps", "5" },
+           { "mcmc", "langevin" }, { "mcmc-steps", "100" }, { "step-size", "1e-4" }, { "tau", "0.01" },
+           { "samples", "1" },    { "seed", "0" },       { "threads", "0" } };
+}
+
+std::string
+DefaultModelPath()
+{
+  for (const std::string candidate : { std::string(DAPSMRI_INSTALLED_MODEL), std::string(DAPSMRI_SOURCE_MODEL) })
+  {
+    if (std::filesystem::exists(candidate))
+      return candidate;
+  }
+  return {};
+}
+
+std::string
+ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback)
+{
+  const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
+  if (!model.empty())
+  {
+    filter->SetModelFileName(model);
+    filter->SetDevice(args.Get("device"));
+  }
+  else if (allowGaussianFallback)
+  {
+    filter->SetPrior(Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
+  }
+  else
+  {
+    throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
+  }
+  filter->SetNumberOfAnnealingSteps(args.Int("steps"));
+  filter->SetNumberOfODESteps(args.Int("ode-steps"));
+  filter->SetMCMCMethod(ParseMCMCMethod(args.Get("mcmc")));
+  filter->SetNumberOfMCMCSteps(args.Int("mcmc-steps"));
+  filter->SetStepSize(args.Double("step-size"));
+  filter->SetTau(args.Double("tau"));
+  filter->SetNumberOfSamples(args.Int("samples"));
+  if (args.Int("seed") < 0)
+    throw std::invalid_argument("--seed must not be negative");
+  filter->SetSeed(static_cast<uint64_t>(args.Int("seed")));
+  filter->SetNumberOfThreads(args.Int("threads"));
+  return model;
+}
+
+void
+ObserveProgress(FilterType * filter, const std::string & name)
+{
+  struct State
+  {
+    ProgressLine line;
+    std::string  name;
+    bool         slicer;
+    double       start;
+  };
+  auto state = std::make_shared<State>(State{ ProgressLine(name), name, isatty(fileno(stdout)) == 0, Now() });
+  auto onStart = FunctionCommand::New();
+  onStart->SetCallback([state](const itk::EventObject &) {
+    if (state->slicer)
+      std::printf("<filter-start><filter-name>%s</filter-name><filter-comment>DAPS annealing</filter-comment>"
+                  "</filter-start>\n",
+                  state->name.c_str());
+  });
+  auto onIteration = FunctionCommand::New();
+  onIteration->SetCallback([state, filter](const itk::EventObject &) {
+    const int total = filter->GetNumberOfAnnealingSteps();
+    const int done = static_cast<int>(std::lround(filter->GetProgress() * total));
+    state->line.Update(done, total);
+    if (state->slicer)
+      std::printf("<filter-progress>%.4f</filter-progress>\n", filter->GetProgress());
+    std::fflush(stdout);
+  });
+  auto onEnd = FunctionCommand::New();
+  onEnd->SetCallback([state](const itk::EventObject &) {
+    state->line.Finish();
+    if (state->slicer)
+      std::printf("<filter-end><filter-name>%s</filter-name><filter-time>%.1f</filter-time></filter-end>\n",
+                  state->name.c_str(), Now() - state->start);
+    std::fflush(stdout);
+  });
+  filter->AddObserver(itk::StartEvent(), onStart);
+  filter->AddObserver(itk::IterationEvent(), onIteration);
+  filter->AddObserver(itk::EndEvent(), onEnd);
 }
 
 void

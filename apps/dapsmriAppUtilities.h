@@ -4,7 +4,9 @@
 // Small pieces the command-line tools share: flag parsing, atomic image writing, a
 // progress line, and a PNG montage for side-by-side comparisons.
 #include "itkImage.h"
+#include "itkMRIDAPSReconstructionImageFilter.h"
 #include "itkImageFileWriter.h"
+#include "itkVectorImage.h"
 
 #include <complex>
 #include <cstdio>
@@ -69,6 +71,15 @@ WriteImageAtomically(const TImage * image, const std::string & path)
 }
 
 using MagnitudeImage = itk::Image<float, 2>;
+using MultiCoilImage = itk::VectorImage<std::complex<float>, 2>;
+using MaskImage = itk::Image<unsigned char, 2>;
+
+/** Multi-coil data on disk: a complex 3-D image (x, y, coil), which every ITK format with
+ * complex pixels can hold (ITK cannot write a VectorImage of complex values). Geometry of x and y
+ * is kept. Throws std::invalid_argument with the file name when reading fails. */
+MultiCoilImage::Pointer ReadMultiCoil(const std::string & path);
+void                    WriteMultiCoil(const MultiCoilImage * image, const std::string & path);
+MaskImage::Pointer      ReadMask(const std::string & path);
 
 /** |z| of a row-major [height][width] complex buffer as an ITK image. */
 MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_t width);
@@ -76,6 +87,23 @@ MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image
 /** Panels side by side as one 8-bit PNG, all on one grey scale: the 99.5th percentile of the
  * first panel maps to white, so intensities compare directly. */
 void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path);
+
+using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
+
+/** The sampler flags both tools share (--model --device --steps --ode-steps --mcmc --mcmc-steps
+ * --step-size --tau --samples --seed --threads) with their defaults. */
+std::map<std::string, std::string> SamplerFlagDefaults();
+
+/** Applies those flags to the filter; the prior is --model, else the shipped model, else (when
+ * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */
+std::string ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback);
+
+/** The shipped prior (installed or in the source tree), or "" when there is none. */
+std::string DefaultModelPath();
+
+/** Reports the filter's progress: a bar with time left on a terminal (stderr), and Slicer's
+ * <filter-progress> lines on stdout when it is not a terminal (as when Slicer runs the tool). */
+void ObserveProgress(FilterType * filter, const std::string & name);
 
 /** A one-line progress bar with the time left, redrawn in place on a terminal. */
 class ProgressLine

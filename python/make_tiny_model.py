@@ -1,12 +1,15 @@
-"""Writes the tiny TorchScript priors the C++ tests load (models/test/).
+"""Write the small TorchScript archives used by the C++ tests (models/test/).
 
-tiny_prior.pt       an untrained, seeded, fully convolutional EDM denoiser that follows the
-                    prior contract (down-sampling factor 4), a few thousand parameters;
-no_metadata.pt      a valid TorchScript module without the dapsmri.json metadata;
-wrong_channels.pt   metadata says 2 channels but forward returns 1.
+  /usr/bin/python3 python/make_tiny_model.py [--out-dir models/test]
 
-Run: /usr/bin/python3 python/make_tiny_model.py
+tiny_prior.pt      untrained but contract-conforming prior (U-Net 4-4-4 channels,
+                   downsampling factor 4, ~4.7k parameters, seed 0).  The
+                   zero-initialised layers get small random weights so the output
+                   really depends on the network (not just c_skip * x).
+no_metadata.pt     the same module saved without dapsmri.json.
+wrong_channels.pt  valid metadata (channels 2) but forward returns 1 channel.
 """
+import argparse
 import json
 import os
 import sys
@@ -16,62 +19,60 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dapsmri_prior.edm import EDMDenoiser  # noqa: E402
+from dapsmri_prior.export import make_metadata, save_prior, verify_prior  # noqa: E402
+from dapsmri_prior.unet import UNet  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "test")
 
+class FirstChannelOnly(nn.Module):
+    """Broken prior: drops the imaginary channel."""
 
-class TinyNet(nn.Module):
-    """Two 2x down-samplings (factor 4), noise level added as a bias: fully convolutional."""
-
-    def __init__(self, width: int = 8):
+    def __init__(self, denoiser: nn.Module):
         super().__init__()
-        self.enc = nn.Conv2d(2, width, 3, padding=1)
-        self.down1 = nn.Conv2d(width, width, 3, stride=2, padding=1)
-        self.down2 = nn.Conv2d(width, width, 3, stride=2, padding=1)
-        self.up2 = nn.ConvTranspose2d(width, width, 2, stride=2)
-        self.up1 = nn.ConvTranspose2d(width, width, 2, stride=2)
-        self.noise = nn.Linear(1, width)
-        self.out = nn.Conv2d(width, 2, 3, padding=1)
+        self.denoiser = denoiser
 
-    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.enc(x) + self.noise(c_noise.reshape(-1, 1)).reshape(x.shape[0], -1, 1, 1))
-        d1 = torch.relu(self.down1(h))
-        d2 = torch.relu(self.down2(d1))
-        u = torch.relu(self.up1(torch.relu(self.up2(d2)) + d1)) + h
-        return self.out(u)
-
-
-class OneChannel(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        return x[:, :1]
+        return self.denoiser(x, sigma)[:, :1]
 
 
-def metadata(parameters: int) -> str:
-    return json.dumps({
-        "format": "dapsmri-prior", "version": 1, "name": "tiny-test-prior",
-        "description": "untrained network for tests of the loading path and the contract",
-        "training_data": "none (random weights, seed 0)", "normalization": "p99_magnitude",
-        "sigma_data": 0.5, "sigma_min": 0.002, "sigma_max": 80.0, "downsampling_factor": 4,
-        "channels": 2, "parameters": parameters})
+def tiny_net(seed: int = 0) -> UNet:
+    torch.manual_seed(seed)
+    net = UNet(channels=(4, 4, 4), num_blocks=1, emb_dim=8)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if p.dim() > 1 and not p.abs().sum() > 0:  # zero-initialised conv weights
+                p.normal_(0.0, 0.05)
+    return net.eval()
 
 
-def main() -> None:
-    os.makedirs(OUT, exist_ok=True)
-    torch.manual_seed(0)
-    model = EDMDenoiser(TinyNet()).eval()
-    parameters = sum(p.numel() for p in model.parameters())
-    scripted = torch.jit.script(model)
-    torch.jit.save(scripted, os.path.join(OUT, "tiny_prior.pt"),
-                   _extra_files={"dapsmri.json": metadata(parameters)})
-    torch.jit.save(scripted, os.path.join(OUT, "no_metadata.pt"))
-    torch.jit.save(torch.jit.script(OneChannel()), os.path.join(OUT, "wrong_channels.pt"),
-                   _extra_files={"dapsmri.json": metadata(0)})
-    # Round trip: the archive loads, carries its metadata and keeps the shape.
-    extra = {"dapsmri.json": ""}
-    loaded = torch.jit.load(os.path.join(OUT, "tiny_prior.pt"), _extra_files=extra)
-    assert json.loads(extra["dapsmri.json"])["downsampling_factor"] == 4
-    assert loaded(torch.zeros(1, 2, 12, 16), torch.ones(1)).shape == (1, 2, 12, 16)
-    print(f"wrote {OUT}: tiny prior with {parameters} parameters")
+def main():
+    # TorchScript writes module constants in set order; a fixed hash seed makes the
+    # archives byte-identical between runs (no spurious diffs of the binary files).
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, PYTHONHASHSEED="0"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out-dir", default=os.path.join(here, "..", "models", "test"))
+    args = ap.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    net = tiny_net()
+    meta = make_metadata(net, "tiny-test-prior",
+                         "Untrained tiny U-Net (seed 0) for C++ unit tests; not a useful prior.",
+                         training_data="none (random weights)")
+    tiny = os.path.join(args.out_dir, "tiny_prior.pt")
+    scripted = save_prior(net, tiny, meta)
+    verify_prior(tiny)
+
+    torch.jit.save(scripted, os.path.join(args.out_dir, "no_metadata.pt"))
+
+    broken = torch.jit.script(FirstChannelOnly(EDMDenoiser(net)).eval())
+    torch.jit.save(broken, os.path.join(args.out_dir, "wrong_channels.pt"),
+                   _extra_files={"dapsmri.json": json.dumps(meta, indent=1)})
+
+    for f in ("tiny_prior.pt", "no_metadata.pt", "wrong_channels.pt"):
+        path = os.path.join(args.out_dir, f)
+        print(f"{os.path.normpath(path)}: {os.path.getsize(path)} bytes")
+    print(f"tiny prior parameters: {meta['parameters']}")
 
 
 if __name__ == "__main__":

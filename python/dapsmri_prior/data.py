@@ -1,0 +1,226 @@
+"""Training and validation data from the Colin27 T1 template.
+
+The file /usr/share/mricron/templates/ch2better.nii.gz is a skull-stripped
+301x370x316 volume at 0.5 mm.  We use it at 1 mm (2x2x2 block mean) and, less
+often, at its native 0.5 mm, in all three orientations.
+
+Validation: a contiguous axial slab (15% of z).  The slab plus a 2 mm gap is
+zeroed in the training copies of the volumes, so validation voxels are never read
+for training, and training patches that would overlap the zeroed band are rejected.
+
+Augmentation (all seeded through one numpy Generator, whose state is checkpointed):
+dihedral flips/transposes, rotation +-10 deg, scaling 0.9-1.1, random intensity
+curves (gamma, monotone piecewise-linear, occasional inverted "T2-like" contrast),
+smooth multiplicative bias field, smooth random phase, random crop position
+(zero padding where the patch leaves the slice), p99_magnitude normalisation of
+the whole slice, then a global scale factor 0.75-1.33.
+"""
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+TEMPLATE = "/usr/share/mricron/templates/ch2better.nii.gz"
+
+# Validation slab in 1 mm voxel coordinates (axial index z, volume is 150x185x158 at 1 mm).
+VAL_Z0, VAL_Z1 = 84, 108          # 24 slices = 15% of 158
+GAP_MM = 2                        # extra training exclusion on both sides of the slab
+P_NATIVE = 0.3                    # probability of drawing from the 0.5 mm volume
+MIN_FOREGROUND = 0.08             # skip slices whose brain mask covers less than this
+
+
+def p99_normalise(z: np.ndarray) -> Tuple[np.ndarray, float]:
+    """Divide a complex image by the 99th percentile of its magnitude (the contract)."""
+    p = float(np.percentile(np.abs(z), 99.0))
+    return z / max(p, 1e-12), p
+
+
+def load_volumes(path: str = TEMPLATE) -> Tuple[np.ndarray, np.ndarray]:
+    """(1 mm volume, 0.5 mm volume), both float32 in [0, 1], cropped to even sizes."""
+    v = np.asarray(nib.load(path).dataobj, dtype=np.float32)
+    v = v[: v.shape[0] // 2 * 2, : v.shape[1] // 2 * 2, : v.shape[2] // 2 * 2]
+    v /= v.max()
+    s = v.shape
+    v1 = v.reshape(s[0] // 2, 2, s[1] // 2, 2, s[2] // 2, 2).mean(axis=(1, 3, 5))
+    return np.ascontiguousarray(v1), v
+
+
+def brain_mask(vol: np.ndarray) -> np.ndarray:
+    """Soft brain mask (closed, holes filled, slightly blurred); includes dark CSF."""
+    m = ndimage.binary_closing(vol > 0.03, iterations=2)
+    for z in range(m.shape[2]):
+        m[:, :, z] = ndimage.binary_fill_holes(m[:, :, z])
+    return ndimage.gaussian_filter(m.astype(np.float32), 1.0)
+
+
+@dataclass
+class SliceRef:
+    vol: int                       # 0: 1 mm, 1: 0.5 mm
+    axis: int                      # slicing axis of the volume (2 = axial)
+    index: int
+    bbox: Tuple[int, int, int, int]  # foreground bbox (r0, r1, c0, c1) for patch centres
+    forbidden: Optional[Tuple[int, int]]  # zeroed column band (sagittal/coronal) or None
+
+
+def _take(vol: np.ndarray, axis: int, index: int) -> np.ndarray:
+    # For axes 0 and 1 the remaining last axis is z, i.e. the slab lies along columns.
+    return np.take(vol, index, axis=axis)
+
+
+def _poly2(rows: np.ndarray, cols: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    return (coef[0] + coef[1] * rows + coef[2] * cols + coef[3] * rows * rows
+            + coef[4] * rows * cols + coef[5] * cols * cols)
+
+
+def random_intensity_curve(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random contrast so that T2/PD-like images are not foreign to the prior."""
+    u = rng.random()
+    if u < 0.2:
+        # Inversion-like (T2-ish): CSF bright, white matter dark; background stays dark.
+        a = rng.uniform(0.05, 0.3)
+        out = mask * (a + (1.0 - a) * (1.0 - np.clip(img, 0, 1)) ** rng.uniform(0.6, 1.6))
+    elif u < 0.6:
+        out = np.clip(img, 0, 1) ** rng.uniform(0.6, 1.6)
+    else:
+        # Monotone piecewise-linear curve through 6 knots with random increments.
+        knots_x = np.linspace(0.0, 1.0, 6)
+        inc = rng.dirichlet(np.full(5, 2.0))
+        knots_y = np.concatenate([[0.0], np.cumsum(inc)])
+        out = np.interp(img, knots_x, knots_y)
+    return out.astype(np.float32)
+
+
+class TemplateSlices:
+    """Draws augmented, normalised complex patches [B, 2, P, P] (real, imaginary)."""
+
+    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE):
+        self.patch = patch
+        self.rng = np.random.default_rng(seed)
+        v1, v05 = load_volumes(path)
+        self.train_vols: List[np.ndarray] = []
+        self.train_masks: List[np.ndarray] = []
+        self.slices: List[List[SliceRef]] = []
+        for k, (v, f) in enumerate(((v1, 1), (v05, 2))):
+            z0, z1 = f * (VAL_Z0 - GAP_MM), f * (VAL_Z1 + GAP_MM)
+            v = v.copy()
+            v[:, :, z0:z1] = 0.0  # validation slab (+gap) never reaches training
+            m = brain_mask(v)
+            self.train_vols.append(v)
+            self.train_masks.append(m)
+            refs: List[SliceRef] = []
+            for axis in range(3):
+                for i in range(v.shape[axis]):
+                    if axis == 2 and z0 <= i < z1:
+                        continue
+                    ms = _take(m, axis, i) > 0.5
+                    if ms.mean() < MIN_FOREGROUND:
+                        continue
+                    rr, cc = np.nonzero(ms)
+                    bbox = (rr.min(), rr.max() + 1, cc.min(), cc.max() + 1)
+                    refs.append(SliceRef(k, axis, i, bbox, None if axis == 2 else (z0, z1)))
+            self.slices.append(refs)
+
+    def num_slices(self) -> Tuple[int, int]:
+        return len(self.slices[0]), len(self.slices[1])
+
+    # -- one sample ------------------------------------------------------------
+    def _transform(self, ref: SliceRef) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """Random (matrix, centre) mapping patch coords to slice coords, or None if the
+        patch would touch the zeroed validation band."""
+        rng, p = self.rng, self.patch
+        th = math.radians(rng.uniform(-10.0, 10.0))
+        s = rng.uniform(0.9, 1.1)
+        rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]]) / s
+        dihedral = np.diag(rng.choice([-1.0, 1.0], size=2))
+        if rng.random() < 0.5:
+            dihedral = dihedral[::-1]
+        a = rot @ dihedral
+        r0, r1, c0, c1 = ref.bbox
+        centre = np.array([rng.uniform(r0, r1), rng.uniform(c0, c1)])
+        if ref.forbidden is not None:
+            half = (p - 1) / 2.0
+            corners = np.array([[-half, -half], [-half, half], [half, -half], [half, half]])
+            cols = (corners @ a.T)[:, 1] + centre[1]
+            lo, hi = math.floor(cols.min()) - 1, math.ceil(cols.max()) + 1
+            if hi >= ref.forbidden[0] and lo < ref.forbidden[1]:
+                return None
+        return a, centre
+
+    def sample_one(self) -> np.ndarray:
+        rng, p = self.rng, self.patch
+        while True:
+            k = 1 if rng.random() < P_NATIVE else 0
+            ref = self.slices[k][rng.integers(len(self.slices[k]))]
+            for _ in range(20):
+                tr = self._transform(ref)
+                if tr is not None:
+                    break
+            if tr is not None:
+                break
+        a, centre = tr
+        img = _take(self.train_vols[k], ref.axis, ref.index)
+        mask = _take(self.train_masks[k], ref.axis, ref.index)
+        mag = random_intensity_curve(img, mask, rng)
+
+        # Smooth bias field on the whole slice (normalised coords in [-1, 1]).
+        h, w = mag.shape
+        sc = 2.0 / max(h, w)
+        rows = (np.arange(h, dtype=np.float32) - h / 2.0)[:, None] * sc
+        cols = (np.arange(w, dtype=np.float32) - w / 2.0)[None, :] * sc
+        bias_coef = rng.normal(0.0, 0.15, size=6)
+        bias_coef[0] = 0.0
+        mag = mag * np.exp(_poly2(rows, cols, bias_coef)).astype(np.float32)
+        p99 = max(float(np.percentile(mag, 99.0)), 1e-6)  # magnitude is phase-independent
+
+        # Resample the patch: slice coords = centre + A (patch coords - patch centre).
+        half = (p - 1) / 2.0
+        offset = centre - a @ np.array([half, half])
+        patch_mag = ndimage.affine_transform(mag, a, offset=offset, output_shape=(p, p),
+                                             order=1, mode="constant", cval=0.0)
+
+        # Smooth phase in slice coordinates: quadratic polynomial + optional coarse field.
+        ii, jj = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+        src = np.stack([ii.ravel(), jj.ravel()]).astype(np.float64)
+        src = a @ src + offset[:, None]
+        pr = ((src[0] - h / 2.0) * sc).reshape(p, p)
+        pc = ((src[1] - w / 2.0) * sc).reshape(p, p)
+        coef = rng.normal(0.0, 1.0, size=6) * rng.uniform(0.0, 3.0)
+        coef[0] = rng.uniform(-math.pi, math.pi)
+        phase = _poly2(pr, pc, coef)
+        if rng.random() < 0.5:
+            coarse = rng.normal(0.0, rng.uniform(0.0, 1.5), size=(5, 5))
+            phase = phase + ndimage.map_coordinates(
+                coarse, [(pr + 1.0) * 2.0, (pc + 1.0) * 2.0], order=3, mode="nearest")
+
+        scale = math.exp(rng.uniform(math.log(0.75), math.log(1.33)))
+        z = patch_mag * (scale / p99)
+        return np.stack([z * np.cos(phase), z * np.sin(phase)]).astype(np.float32)
+
+    def sample(self, batch: int) -> np.ndarray:
+        return np.stack([self.sample_one() for _ in range(batch)])
+
+
+def validation_images(path: str = TEMPLATE, multiple: int = 8, seed: int = 1234) -> np.ndarray:
+    """Held-out axial slices z in [VAL_Z0, VAL_Z1) at 1 mm as [N, 2, H, W] float32:
+    original T1 contrast, a fixed seeded smooth phase per slice, p99-normalised,
+    zero-padded (centred) to a multiple of `multiple`."""
+    v1, _ = load_volumes(path)
+    rng = np.random.default_rng(seed)
+    h, w = v1.shape[0], v1.shape[1]
+    H, W = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+    sc = 2.0 / max(h, w)
+    rows = (np.arange(h) - h / 2.0)[:, None] * sc
+    cols = (np.arange(w) - w / 2.0)[None, :] * sc
+    out = []
+    for zi in range(VAL_Z0, VAL_Z1):
+        coef = rng.normal(0.0, 1.0, size=6)
+        coef[0] = rng.uniform(-math.pi, math.pi)
+        z, _ = p99_normalise(v1[:, :, zi] * np.exp(1j * _poly2(rows, cols, coef)))
+        pad = np.zeros((H, W), np.complex64)
+        r0, c0 = (H - h) // 2, (W - w) // 2
+        pad[r0:r0 + h, c0:c0 + w] = z
+        out.append(np.stack([pad.real, pad.imag]))
+    return np.stack(out).astype(np.float32)

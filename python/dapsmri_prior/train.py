@@ -1,0 +1,142 @@
+"""Train the EDM denoiser prior on Colin27 template patches.
+
+  PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.train --out models/train_run --steps 6000
+
+Checkpoints go to OUT/checkpoint.pt (atomic: temp file + rename) every
+--ckpt-minutes and at the end; --resume continues exactly (model, EMA, optimiser,
+step, data and noise RNG states).  The loss is logged to OUT/train_log.tsv.
+"""
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+from .data import TemplateSlices
+from .edm import EDMDenoiser, EMA, edm_loss, sample_sigma
+from .unet import UNet, count_parameters
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="run directory")
+    ap.add_argument("--steps", type=int, default=6000, help="total optimiser steps")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--warmup", type=int, default=200, help="linear LR warm-up steps")
+    ap.add_argument("--patch", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
+    ap.add_argument("--ema-decay", type=float, default=0.999)
+    ap.add_argument("--ckpt-minutes", type=float, default=10.0)
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--channels", type=str, default="32,64,128", help="U-Net channels per level")
+    ap.add_argument("--num-blocks", type=int, default=2)
+    ap.add_argument("--emb-dim", type=int, default=128)
+    return ap.parse_args(argv)
+
+
+def save_checkpoint(path, state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic on POSIX: a kill never leaves a half-written checkpoint
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda requested but CUDA is not available")
+    device = torch.device(args.device)
+    ckpt_path = os.path.join(args.out, "checkpoint.pt")
+    log_path = os.path.join(args.out, "train_log.tsv")
+
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    config = dict(channels=[int(c) for c in args.channels.split(",")],
+                  num_blocks=args.num_blocks, emb_dim=args.emb_dim)
+    net = UNet(**config)
+    denoiser = EDMDenoiser(net).to(device)
+    ema = EMA(net, args.ema_decay)
+    ema.model.to(device)
+    opt = torch.optim.Adam(denoiser.parameters(), lr=args.lr)
+    data = TemplateSlices(patch=args.patch, seed=args.seed)
+    noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
+    step, wall = 0, 0.0
+
+    if args.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location="cpu")
+        if ck["config"] != config:
+            raise SystemExit(f"checkpoint config {ck['config']} != requested {config}")
+        net.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["optimizer"])
+        step, wall = ck["step"], ck["wall_time"]
+        data.rng.bit_generator.state = ck["data_rng"]
+        noise_gen.set_state(ck["noise_rng"])
+        torch.set_rng_state(ck["torch_rng"])
+        random.setstate(ck["python_rng"])
+        print(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h)", flush=True)
+    elif os.path.exists(log_path):
+        os.remove(log_path)  # fresh run: start a fresh log
+
+    if not os.path.exists(log_path):
+        with open(log_path, "w") as f:
+            f.write("step\twall_s\tloss\tlr\tsteps_per_s\n")
+    with open(os.path.join(args.out, "args.json"), "w") as f:
+        json.dump(vars(args), f, indent=1)
+    print(f"parameters {count_parameters(net)}  slices (1mm, 0.5mm) {data.num_slices()}  "
+          f"downsampling {net.downsampling_factor}", flush=True)
+
+    def checkpoint():
+        save_checkpoint(ckpt_path, dict(
+            config=config, model=net.state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
+            step=step, wall_time=wall, data_rng=data.rng.bit_generator.state,
+            noise_rng=noise_gen.get_state(), torch_rng=torch.get_rng_state(),
+            python_rng=random.getstate(), args=vars(args)))
+
+    denoiser.train()
+    last_ckpt = time.time()
+    t_seg, loss_acc, n_acc = time.time(), 0.0, 0
+    while step < args.steps:
+        t0 = time.time()
+        x = torch.from_numpy(data.sample(args.batch))
+        sigma = sample_sigma(args.batch, noise_gen)
+        noise = torch.randn(x.shape, generator=noise_gen)
+        x, sigma, noise = x.to(device), sigma.to(device), noise.to(device)
+
+        lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss = edm_loss(denoiser, x, sigma, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(denoiser.parameters(), 1.0)  # guards rare huge-sigma spikes
+        opt.step()
+        ema.update(net)
+        step += 1
+        wall += time.time() - t0
+        loss_acc += float(loss)
+        n_acc += 1
+
+        if step % args.log_every == 0 or step == args.steps:
+            rate = n_acc / (time.time() - t_seg)
+            with open(log_path, "a") as f:
+                f.write(f"{step}\t{wall:.1f}\t{loss_acc / n_acc:.5f}\t{lr:.3g}\t{rate:.4f}\n")
+            print(f"step {step}  loss {loss_acc / n_acc:.4f}  {rate:.3f} steps/s", flush=True)
+            t_seg, loss_acc, n_acc = time.time(), 0.0, 0
+        if time.time() - last_ckpt > 60.0 * args.ckpt_minutes:
+            checkpoint()
+            last_ckpt = time.time()
+    checkpoint()
+    print(f"done: {step} steps, {wall / 3600:.2f} h", flush=True)
+
+
+if __name__ == "__main__":
+    main()

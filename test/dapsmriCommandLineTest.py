@@ -1,0 +1,124 @@
+"""Command-line tests of daps-recon and daps-simulate (run by CTest).
+
+usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+BIN, TINY, BROKEN = sys.argv[1:4]
+RECON = os.path.join(BIN, "daps-recon")
+SIMULATE = os.path.join(BIN, "daps-simulate")
+FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
+
+
+def run(*args):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+
+
+class CommandLine(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = cls.tmp.name
+        cls.case = os.path.join(cls.dir, "case")
+        r = run(SIMULATE, os.path.join(cls.dir, "sim.nii.gz"), "--size", "32", "--coils", "4",
+                "--save-inputs", cls.case, *FAST)
+        assert r.returncode == 0, r.stderr
+        cls.other = os.path.join(cls.dir, "other")  # 3 coils: for coil-count mismatches
+        r = run(SIMULATE, os.path.join(cls.dir, "other.nii.gz"), "--size", "32", "--coils", "3",
+                "--save-inputs", cls.other, *FAST)
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def inputs(self, prefix=None, maps=None):
+        prefix = prefix or self.case
+        return ["--kspace", prefix + "_kspace.mha", "--coil-maps", (maps or prefix) + "_maps.mha",
+                "--mask", prefix + "_mask.nrrd"]
+
+    def assertFailsCleanly(self, result, output, needle):
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(needle, result.stderr)
+        self.assertFalse(os.path.exists(output), "a failed run left an output file")
+        self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [])
+
+    def test_xml_is_valid_and_every_flag_exists(self):
+        r = run(RECON, "--xml")
+        self.assertEqual(r.returncode, 0)
+        root = ET.fromstring(r.stdout)
+        self.assertEqual(root.tag, "executable")
+        flags = [e.text for e in root.iter("longflag")]
+        self.assertGreaterEqual(len(flags), 10)
+        usage = run(RECON, "--help").stdout
+        for flag in flags:
+            self.assertRegex(usage, r"--%s\b" % re.escape(flag))
+        for parameter in root.iter():
+            if parameter.find("name") is not None:  # every parameter is labelled and described
+                self.assertTrue(parameter.find("label").text)
+                self.assertTrue(parameter.find("description").text)
+        # The one indexed parameter is the output image, as Slicer passes it positionally.
+        indexed = [p for p in root.iter() if p.find("index") is not None]
+        self.assertEqual([p.find("name").text for p in indexed], ["output"])
+
+    def test_slicer_style_run_writes_outputs_and_reports_progress(self):
+        out = os.path.join(self.dir, "slicer_out.nrrd")
+        std = os.path.join(self.dir, "slicer_std.nrrd")
+        r = run(RECON, *self.inputs(), "--model", TINY, "--samples", "2", "--std-output", std,
+                "--mcmc", "exact", "--seed", "3", *FAST, out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.getsize(out) > 0 and os.path.getsize(std) > 0)
+        self.assertIn("<filter-start>", r.stdout)
+        self.assertEqual(r.stdout.count("<filter-progress>"), 2)
+        self.assertIn("<filter-end>", r.stdout)
+        self.assertRegex(r.stderr, r"NFE \d+")
+
+    def test_missing_input_file(self):
+        out = os.path.join(self.dir, "missing.nrrd")
+        r = run(RECON, "--kspace", "/nonexistent/k.mha", "--mask", self.case + "_mask.nrrd",
+                "--model", TINY, out)
+        self.assertFailsCleanly(r, out, "/nonexistent/k.mha")
+
+    def test_wrong_coil_count(self):
+        out = os.path.join(self.dir, "coils.nrrd")
+        r = run(RECON, *self.inputs(maps=self.other), "--model", TINY, *FAST, out)
+        self.assertFailsCleanly(r, out, "coils")
+
+    def test_model_that_breaks_the_contract(self):
+        out = os.path.join(self.dir, "broken.nrrd")
+        r = run(RECON, *self.inputs(), "--model", BROKEN, *FAST, out)
+        self.assertFailsCleanly(r, out, "contract")
+
+    def test_corrupt_kspace_file(self):
+        corrupt = os.path.join(self.dir, "corrupt_kspace.mha")
+        with open(self.case + "_kspace.mha", "rb") as f:
+            data = f.read()
+        with open(corrupt, "wb") as f:
+            f.write(data[: len(data) // 2])
+        out = os.path.join(self.dir, "corrupt.nrrd")
+        r = run(RECON, "--kspace", corrupt, "--coil-maps", self.case + "_maps.mha",
+                "--mask", self.case + "_mask.nrrd", "--model", TINY, *FAST, out)
+        self.assertFailsCleanly(r, out, "corrupt_kspace.mha")
+
+    def test_bad_output_folder_is_refused_before_work(self):
+        out = os.path.join(self.dir, "no", "such", "folder.nrrd")
+        r = run(RECON, *self.inputs(), "--model", TINY, out)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("does not exist", r.stderr)
+
+    def test_bad_values_and_unknown_flags(self):
+        out = os.path.join(self.dir, "bad.nrrd")
+        for extra, needle in ((["--steps", "many"], "integer"), (["--mcmc", "gibbs"], "MCMC method"),
+                              (["--frobnicate", "1"], "unknown option"), (["--tau", "0"], "tau")):
+            r = run(RECON, *self.inputs(), "--model", TINY, *extra, out)
+            self.assertFailsCleanly(r, out, needle)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
