@@ -249,28 +249,33 @@ Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_
 }
 
 void
-WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path)
+WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path, size_t columns)
 {
   using PNGImage = itk::Image<unsigned char, 2>;
   const auto size = panels.front()->GetLargestPossibleRegion().GetSize();
   const auto n = size[0] * size[1];
   std::vector<float> reference(panels.front()->GetBufferPointer(), panels.front()->GetBufferPointer() + n);
-  std::nth_element(reference.begin(), reference.begin() + static_cast<long>(0.995 * (n - 1)), reference.end());
-  const float white = std::max(1e-30f, reference[static_cast<size_t>(0.995 * (n - 1))]);
+  const auto         rank = static_cast<long>(0.995 * static_cast<double>(n - 1));
+  std::nth_element(reference.begin(), reference.begin() + rank, reference.end());
+  const float              white = std::max(1e-30f, reference[static_cast<size_t>(rank)]);
   const itk::SizeValueType gap = 4;
+  if (columns == 0)
+    columns = panels.size();
+  const size_t rows = (panels.size() + columns - 1) / columns;
 
   auto               montage = PNGImage::New();
-  PNGImage::SizeType montageSize{ { panels.size() * (size[0] + gap) - gap, size[1] } };
+  PNGImage::SizeType montageSize{ { columns * (size[0] + gap) - gap, rows * (size[1] + gap) - gap } };
   montage->SetRegions(montageSize);
   montage->Allocate();
   montage->FillBuffer(0);
   for (size_t p = 0; p < panels.size(); ++p)
   {
+    const size_t left = (p % columns) * (size[0] + gap), top = (p / columns) * (size[1] + gap);
     for (itk::SizeValueType y = 0; y < size[1]; ++y)
       for (itk::SizeValueType x = 0; x < size[0]; ++x)
       {
         const float v = panels[p]->GetBufferPointer()[y * size[0] + x] / white;
-        montage->GetBufferPointer()[y * montageSize[0] + p * (size[0] + gap) + x] =
+        montage->GetBufferPointer()[(top + y) * montageSize[0] + left + x] =
           static_cast<unsigned char>(std::lround(255.0f * std::clamp(v, 0.0f, 1.0f)));
       }
   }

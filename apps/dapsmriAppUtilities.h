@@ -84,9 +84,10 @@ MaskImage::Pointer      ReadMask(const std::string & path);
 /** |z| of a row-major [height][width] complex buffer as an ITK image. */
 MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_t width);
 
-/** Panels side by side as one 8-bit PNG, all on one grey scale: the 99.5th percentile of the
+/** Panels in a grid as one 8-bit PNG, all on one grey scale: the 99.5th percentile of the
  * first panel maps to white, so intensities compare directly. */
-void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path);
+void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path,
+                     size_t columns = 0 /* 0: all in one row */);
 
 using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
 

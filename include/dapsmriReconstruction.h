@@ -88,6 +88,12 @@ DAPSMRI_EXPORT ReconstructionResult Reconstruct(const Prior & prior, const Multi
                                                 const ReconstructionSettings & settings,
                                                 const ProgressFunction & progress = {});
 
+/** Draws `count` images of height x width from the prior alone (DAPS with no measurement),
+ * in the prior's normalised units. Returns count * height * width values, image after image. */
+DAPSMRI_EXPORT std::vector<std::complex<float>> SamplePrior(const Prior & prior, int64_t height, int64_t width,
+                                                            int count, const ReconstructionSettings & settings,
+                                                            const ProgressFunction & progress = {});
+
 /** The zero-filled SENSE-adjoint image sum_c conj(S_c) F^H (M y_c), the classical baseline. */
 DAPSMRI_EXPORT std::vector<std::complex<float>> ZeroFilledImage(const MultiCoilData & data, int threads = 0);
 

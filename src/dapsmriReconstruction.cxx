@@ -132,6 +132,29 @@ Reconstruct(const Prior & prior, const MultiCoilData & data, const Reconstructio
 }
 
 std::vector<std::complex<float>>
+SamplePrior(const Prior & prior, int64_t height, int64_t width, int count, const ReconstructionSettings & settings,
+            const ProgressFunction & progress)
+{
+  return TranslateErrors("dapsmri::SamplePrior", [&] {
+    if (!prior.IsSet())
+      Fail("no prior is set");
+    if (height < 1 || width < 1 || count < 1)
+      Fail("the image size and the number of samples must be positive");
+    auto config = settings.daps;
+    config.samples = count;
+    Validate(config);
+    if (settings.threads > 0)
+      at::set_num_threads(settings.threads);
+    torch::NoGradGuard noGrad;
+    NullOperator       nothing(height, width);
+    DAPSSampler        sampler(*prior.GetDenoiser(), nothing, config);
+    auto               samples = sampler.Run(torch::zeros({ 1 }, torch::kComplexFloat), progress).contiguous();
+    const auto *       p = reinterpret_cast<const std::complex<float> *>(samples.data_ptr<c10::complex<float>>());
+    return std::vector<std::complex<float>>(p, p + samples.numel());
+  });
+}
+
+std::vector<std::complex<float>>
 ZeroFilledImage(const MultiCoilData & data, int threads)
 {
   return TranslateErrors("dapsmri::ZeroFilledImage", [&] {

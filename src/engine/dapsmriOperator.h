@@ -50,6 +50,33 @@ private:
   mutable std::atomic<int64_t> m_GradientEvaluations{ 0 };
 };
 
+/** The operator that measures nothing: DAPS with it samples the prior alone. */
+class NullOperator : public Operator
+{
+public:
+  NullOperator(int64_t height, int64_t width)
+    : m_Shape{ height, width }
+  {}
+  std::vector<int64_t> ImageShape() const override { return m_Shape; }
+  bool                 IsLinear() const override { return true; }
+  torch::Tensor        Forward(const torch::Tensor & x) const override
+  {
+    return torch::zeros({ x.size(0), 1 }, x.options());
+  }
+  torch::Tensor Adjoint(const torch::Tensor & y) const override
+  {
+    return torch::zeros({ y.size(0), m_Shape[0], m_Shape[1] }, y.options());
+  }
+  torch::Tensor DataGradient(const torch::Tensor & x, const torch::Tensor &) const override
+  {
+    CountGradient();
+    return torch::zeros_like(x);
+  }
+
+private:
+  std::vector<int64_t> m_Shape;
+};
+
 /** Throws std::invalid_argument unless t is a complex float tensor [B, H, W] of `shape`. */
 void CheckImageBatch(const torch::Tensor & t, const std::vector<int64_t> & shape, const char * what);
 
