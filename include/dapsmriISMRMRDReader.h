@@ -1,0 +1,68 @@
+#ifndef dapsmriISMRMRDReader_h
+#define dapsmriISMRMRDReader_h
+
+// Raw Cartesian MRI data from ISMRMRD files, ready for reconstruction. Plain C++ interface;
+// libismrmrd and HDF5 stay inside the DAPSMRI library.
+#include "DAPSMRIExport.h"
+
+#include <array>
+#include <complex>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dapsmri
+{
+
+/** One 2-D slice (of one repetition when repetitions are kept apart) of multi-coil k-space. */
+struct RawSlice
+{
+  int64_t height = 0; ///< phase-encode lines (y)
+  int64_t width = 0;  ///< readout samples (x), readout oversampling removed
+  int64_t coils = 0;
+  /** Centred k-space [y][x][coil] (DC at (H/2, W/2)), averaged over averages (and repetitions,
+   * unless kept); zero where nothing was acquired (also partial-Fourier / asymmetric-echo gaps). */
+  std::vector<std::complex<float>> kSpace;
+  std::vector<unsigned char>       mask;        ///< [y][x]: acquired lines used as data
+  std::vector<unsigned char>       calibration; ///< [y][x]: lines flagged for parallel-imaging calibration
+  /** Geometry in patient coordinates (LPS, mm): pixel spacing, the position of the slice centre
+   * and the read / phase / slice directions (unit vectors; identity when the file has none). */
+  std::array<double, 2> spacing{ { 1.0, 1.0 } };
+  std::array<double, 3> position{ { 0.0, 0.0, 0.0 } };
+  std::array<double, 3> readDirection{ { 1.0, 0.0, 0.0 } };
+  std::array<double, 3> phaseDirection{ { 0.0, 1.0, 0.0 } };
+  std::array<double, 3> sliceDirection{ { 0.0, 0.0, 1.0 } };
+  double                sliceThickness = 1.0;
+  int                   sliceIndex = 0; ///< the file's slice counter
+  int                   repetition = -1; ///< -1: repetitions averaged
+
+  /** Physical position of pixel (0, 0): the centre minus half the field of view along read and
+   * phase (the centred FFT puts the image centre at pixel (W/2, H/2)). */
+  std::array<double, 3> Origin() const;
+};
+
+struct RawData
+{
+  std::vector<RawSlice> slices; ///< ordered along the slice direction (then by repetition)
+  /** Noise-scan samples [sample][coil] (ACQ_IS_NOISE_MEASUREMENT), empty when the file has none. */
+  std::vector<std::complex<float>> noise;
+  int64_t                          coils = 0;
+  double                           noiseDwellTime = 0.0; ///< us, of the noise scans
+  double                           dataDwellTime = 0.0;  ///< us, of the imaging readouts
+  std::string                      header;               ///< the XML header
+};
+
+struct ISMRMRDReadOptions
+{
+  std::string dataset = "dataset";
+  bool        keepRepetitions = false; ///< one RawSlice per (slice, repetition) instead of their average
+};
+
+/** Reads a Cartesian 2-D (multi-slice) ISMRMRD file. Throws itk::ExceptionObject naming what is
+ * missing, corrupt or unsupported (non-Cartesian trajectories, several encoding spaces, 3-D
+ * encoding, a header that disagrees with the data). */
+DAPSMRI_EXPORT RawData ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options = {});
+
+} // namespace dapsmri
+
+#endif

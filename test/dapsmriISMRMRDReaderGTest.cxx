@@ -1,0 +1,304 @@
+// The ISMRMRD reader on real files written by ismrmrd_generate_cartesian_shepp_logan, and on
+// broken files written here with libismrmrd.
+#include "dapsmriISMRMRDReader.h"
+
+#include "itkMacro.h"
+
+#include <ismrmrd/dataset.h>
+#include <ismrmrd/xml.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+namespace fs = std::filesystem;
+using dapsmri::RawData;
+using dapsmri::ReadISMRMRD;
+using Complex = std::complex<float>;
+
+namespace
+{
+fs::path
+TestFolder()
+{
+  const fs::path folder = fs::path(::testing::TempDir()) / "dapsmri_ismrmrd";
+  fs::create_directories(folder);
+  return folder;
+}
+
+/** Runs the generator with `arguments` into a file named after them (once per process). */
+std::string
+Generate(const std::string & arguments)
+{
+  std::string name = arguments;
+  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  const fs::path file = TestFolder() / ("sl" + name + ".h5");
+  if (!fs::exists(file))
+  {
+    const std::string command =
+      std::string(ISMRMRD_GENERATOR) + " " + arguments + " -o " + file.string() + " > /dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  return file.string();
+}
+
+size_t
+SampledLines(const dapsmri::RawSlice & s)
+{
+  size_t lines = 0;
+  for (int64_t y = 0; y < s.height; ++y)
+    lines += s.mask[static_cast<size_t>(y * s.width)] != 0;
+  return lines;
+}
+
+/** Root-sum-of-squares image of a slice's k-space (centred orthonormal inverse DFT per coil). */
+std::vector<double>
+RootSumOfSquares(const dapsmri::RawSlice & s)
+{
+  const int64_t H = s.height, W = s.width, C = s.coils;
+  std::vector<double> rss(static_cast<size_t>(H * W), 0.0);
+  for (int64_t c = 0; c < C; ++c)
+  {
+    // Separable DFT: rows then columns, centred indices.
+    std::vector<std::complex<double>> tmp(static_cast<size_t>(H * W)), img(static_cast<size_t>(H * W));
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x)
+      {
+        std::complex<double> sum = 0.0;
+        for (int64_t kx = 0; kx < W; ++kx)
+          sum += std::complex<double>(s.kSpace[static_cast<size_t>((y * W + kx) * C + c)]) *
+                 std::polar(1.0, 2 * M_PI * (kx - W / 2) * (x - W / 2) / static_cast<double>(W));
+        tmp[static_cast<size_t>(y * W + x)] = sum;
+      }
+    for (int64_t x = 0; x < W; ++x)
+      for (int64_t y = 0; y < H; ++y)
+      {
+        std::complex<double> sum = 0.0;
+        for (int64_t ky = 0; ky < H; ++ky)
+          sum += tmp[static_cast<size_t>(ky * W + x)] * std::polar(1.0, 2 * M_PI * (ky - H / 2) * (y - H / 2) / static_cast<double>(H));
+        rss[static_cast<size_t>(y * W + x)] += std::norm(sum);
+      }
+  }
+  for (auto & v : rss)
+    v = std::sqrt(v);
+  return rss;
+}
+
+template <typename F>
+std::string
+ErrorOf(F && f)
+{
+  try
+  {
+    f();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    return e.GetDescription();
+  }
+  return "(no exception)";
+}
+
+/** A small valid Cartesian file written with libismrmrd; `edit` may change header and lines. */
+template <typename EditHeader>
+std::string
+WriteFile(const std::string & name, EditHeader && editHeader, int acquisitions, uint16_t channels = 2)
+{
+  const fs::path file = TestFolder() / name;
+  fs::remove(file);
+  ISMRMRD::Dataset        d(file.string().c_str(), "dataset", true);
+  ISMRMRD::IsmrmrdHeader  h;
+  ISMRMRD::Encoding       e;
+  e.encodedSpace.matrixSize = ISMRMRD::MatrixSize(8, 8, 1);
+  e.encodedSpace.fieldOfView_mm = { 200.0f, 200.0f, 5.0f };
+  e.reconSpace = e.encodedSpace;
+  e.trajectory = ISMRMRD::TrajectoryType::CARTESIAN;
+  ISMRMRD::Limit limit(0, 7, 4);
+  e.encodingLimits.kspace_encoding_step_1 = limit;
+  h.encoding.push_back(e);
+  ISMRMRD::AcquisitionSystemInformation system;
+  system.receiverChannels = 2;
+  h.acquisitionSystemInformation = system;
+  editHeader(h);
+  std::ostringstream xml;
+  ISMRMRD::serialize(h, xml);
+  d.writeHeader(xml.str());
+  for (int i = 0; i < acquisitions; ++i)
+  {
+    ISMRMRD::Acquisition a(8, channels);
+    a.idx().kspace_encode_step_1 = static_cast<uint16_t>(i);
+    a.center_sample() = 4;
+    std::fill(a.data_begin(), a.data_end(), Complex(1.0f, 0.0f));
+    d.appendAcquisition(a);
+  }
+  return file.string();
+}
+} // namespace
+
+TEST(ISMRMRDReader, FullySampledMatchesTheReferenceReconstruction)
+{
+  // Default readout oversampling 2: the reader must remove it.
+  const auto file = Generate("-m 64 -c 4 -n 0.0");
+  const RawData data = ReadISMRMRD(file);
+  ASSERT_EQ(data.slices.size(), 1u);
+  const auto & s = data.slices[0];
+  EXPECT_EQ(s.width, 64);
+  EXPECT_EQ(s.height, 64);
+  EXPECT_EQ(s.coils, 4);
+  EXPECT_EQ(SampledLines(s), 64u);
+
+  // ismrmrd_recon_cartesian_2d writes its root-sum-of-squares image into the file ("cpp").
+  const std::string recon = std::string(ISMRMRD_RECON) + " " + file + " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(recon.c_str()), 0);
+  ISMRMRD::Dataset      d(file.c_str(), "dataset", false);
+  ISMRMRD::Image<float> reference;
+  d.readImage("cpp", 0, reference);
+  ASSERT_EQ(reference.getMatrixSizeX(), 64u);
+  ASSERT_EQ(reference.getMatrixSizeY(), 64u);
+  const auto ours = RootSumOfSquares(s);
+  // Same image up to the FFT scaling: compare after the least-squares scale.
+  double dot = 0.0, norm = 0.0, refNorm = 0.0;
+  for (size_t i = 0; i < ours.size(); ++i)
+  {
+    dot += ours[i] * reference.getDataPtr()[i];
+    norm += ours[i] * ours[i];
+    refNorm += static_cast<double>(reference.getDataPtr()[i]) * reference.getDataPtr()[i];
+  }
+  const double scale = dot / norm;
+  double       error = 0.0;
+  for (size_t i = 0; i < ours.size(); ++i)
+    error += std::pow(scale * ours[i] - reference.getDataPtr()[i], 2);
+  EXPECT_LT(std::sqrt(error / refNorm), 1e-4);
+}
+
+TEST(ISMRMRDReader, GeometryFromTheHeader)
+{
+  const RawData data = ReadISMRMRD(Generate("-m 64 -c 4 -n 0.0"));
+  const auto &  s = data.slices[0];
+  // reconSpace field of view 300 mm over 64 pixels; the generator writes no orientation, so the
+  // directions default to the identity and the slice centre to the origin.
+  EXPECT_DOUBLE_EQ(s.spacing[0], 300.0 / 64);
+  EXPECT_DOUBLE_EQ(s.spacing[1], 300.0 / 64);
+  EXPECT_EQ(s.readDirection, (std::array<double, 3>{ 1, 0, 0 }));
+  EXPECT_EQ(s.phaseDirection, (std::array<double, 3>{ 0, 1, 0 }));
+  const auto origin = s.Origin();
+  EXPECT_DOUBLE_EQ(origin[0], -32 * 300.0 / 64);
+  EXPECT_DOUBLE_EQ(origin[1], -32 * 300.0 / 64);
+  EXPECT_DOUBLE_EQ(origin[2], 0.0);
+}
+
+TEST(ISMRMRDReader, AcceleratedWithCalibrationLines)
+{
+  // -a 2: every other line per repetition (two repetitions interleave), 24 calibration lines.
+  const auto file = Generate("-m 64 -c 4 -a 2 -w 24");
+  dapsmri::ISMRMRDReadOptions keep;
+  keep.keepRepetitions = true;
+  const RawData separate = ReadISMRMRD(file, keep);
+  ASSERT_EQ(separate.slices.size(), 2u);
+  for (const auto & s : separate.slices)
+  {
+    // 32 accelerated lines + the 12 calibration lines that fall between them.
+    EXPECT_EQ(SampledLines(s), 32u + 12u) << "repetition " << s.repetition;
+    size_t calibration = 0;
+    for (int64_t y = 0; y < s.height; ++y)
+      calibration += s.calibration[static_cast<size_t>(y * s.width)] != 0;
+    EXPECT_EQ(calibration, 24u);
+  }
+  EXPECT_EQ(separate.slices[0].repetition, 0);
+  EXPECT_EQ(separate.slices[1].repetition, 1);
+  // Averaged over repetitions the interleaved lines fill k-space.
+  const RawData averaged = ReadISMRMRD(file);
+  ASSERT_EQ(averaged.slices.size(), 1u);
+  EXPECT_EQ(SampledLines(averaged.slices[0]), 64u);
+}
+
+TEST(ISMRMRDReader, NoiseScansAreKept)
+{
+  const RawData data = ReadISMRMRD(Generate("-m 32 -c 4 -C -n 0.05"));
+  ASSERT_FALSE(data.noise.empty());
+  EXPECT_EQ(data.noise.size() % 4, 0u);
+  double power = 0.0;
+  for (auto v : data.noise)
+    power += std::norm(v);
+  // Complex noise of std 0.05 per real part: E|n|^2 = 2 * 0.05^2 (the generator's noise level).
+  // 256 samples: the power estimate has a relative standard error of 1/16; allow 4 of them.
+  const double meanPower = power / static_cast<double>(data.noise.size());
+  EXPECT_NEAR(meanPower, 2 * 0.05 * 0.05, 0.25 * 2 * 0.05 * 0.05);
+  EXPECT_GT(data.noiseDwellTime, 0.0);
+  EXPECT_EQ(data.slices.size(), 1u); // noise scans are not image data
+}
+
+TEST(ISMRMRDReader, RepetitionsAverageByDefault)
+{
+  const auto    file = Generate("-m 32 -c 2 -r 3");
+  const RawData averaged = ReadISMRMRD(file);
+  ASSERT_EQ(averaged.slices.size(), 1u);
+  EXPECT_EQ(SampledLines(averaged.slices[0]), 32u);
+  dapsmri::ISMRMRDReadOptions keep;
+  keep.keepRepetitions = true;
+  EXPECT_EQ(ReadISMRMRD(file, keep).slices.size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST(ISMRMRDReaderErrors, MissingAndNonHDF5Files)
+{
+  EXPECT_NE(ErrorOf([] { ReadISMRMRD("/nonexistent/file.h5"); }).find("no such file"), std::string::npos);
+  const auto text = (TestFolder() / "text.h5").string();
+  std::ofstream(text) << "not an HDF5 file";
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(text); }).find("not an ISMRMRD"), std::string::npos);
+}
+
+TEST(ISMRMRDReaderErrors, TruncatedFile)
+{
+  const auto    good = Generate("-m 64 -c 4");
+  const auto    truncated = (TestFolder() / "truncated.h5").string();
+  std::ifstream in(good, std::ios::binary);
+  std::string   bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  const auto message = ErrorOf([&] { ReadISMRMRD(truncated); });
+  EXPECT_TRUE(message.find("truncated") != std::string::npos || message.find("corrupt") != std::string::npos)
+    << message;
+}
+
+TEST(ISMRMRDReaderErrors, MissingDataset)
+{
+  const auto               file = Generate("-m 32 -c 2");
+  dapsmri::ISMRMRDReadOptions options;
+  options.dataset = "nosuchdataset";
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(file, options); }).find("nosuchdataset"), std::string::npos);
+}
+
+TEST(ISMRMRDReaderErrors, EmptyAcquisitionList)
+{
+  const auto file = WriteFile("empty.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 0);
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(file); }).find("no acquisitions"), std::string::npos);
+}
+
+TEST(ISMRMRDReaderErrors, HeaderThatDisagreesWithTheData)
+{
+  const auto channels = WriteFile("channels.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 8, 3);
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(channels); }).find("receiver channels"), std::string::npos);
+  const auto lines = WriteFile(
+    "lines.h5",
+    [](ISMRMRD::IsmrmrdHeader & h) { h.encoding[0].encodedSpace.matrixSize.y = 4; h.encoding[0].reconSpace.matrixSize.y = 4; },
+    8);
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(lines); }).find("outside the encoded matrix"), std::string::npos);
+  const auto valid = WriteFile("valid.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 8);
+  EXPECT_EQ(ReadISMRMRD(valid).slices.size(), 1u); // the same file with a consistent header reads
+}
+
+TEST(ISMRMRDReaderErrors, UnsupportedContentIsNamed)
+{
+  const auto radial = WriteFile(
+    "radial.h5", [](ISMRMRD::IsmrmrdHeader & h) { h.encoding[0].trajectory = ISMRMRD::TrajectoryType::RADIAL; }, 8);
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(radial); }).find("not Cartesian"), std::string::npos);
+  const auto twoSpaces = WriteFile(
+    "two.h5", [](ISMRMRD::IsmrmrdHeader & h) { h.encoding.push_back(h.encoding[0]); }, 8);
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(twoSpaces); }).find("encoding spaces"), std::string::npos);
+  const auto threeD = WriteFile(
+    "3d.h5", [](ISMRMRD::IsmrmrdHeader & h) { h.encoding[0].encodedSpace.matrixSize.z = 8; }, 8);
+  EXPECT_NE(ErrorOf([&] { ReadISMRMRD(threeD); }).find("3-D"), std::string::npos);
+}
