@@ -1,20 +1,30 @@
-// daps-recon: reconstruct multi-coil k-space files with DAPS. Also a 3D Slicer CLI module:
-// `daps-recon --xml` prints its Slicer Execution Model description (apps/daps-recon.xml).
+// daps-recon: reconstruct raw MRI data (ISMRMRD) or multi-coil k-space files with DAPS. Also a
+// 3D Slicer CLI module: `daps-recon --xml` prints its Slicer Execution Model description.
 #include "dapsmriAppUtilities.h"
+#include "dapsmriCalibration.h"
+#include "dapsmriISMRMRDReader.h"
 #include "dapsmriRecon.xml.h"
 
 #include <iostream>
 
 namespace
 {
-const char * const Usage = R"(usage: daps-recon --kspace K.mha --mask MASK.nrrd [--coil-maps MAPS.mha] OUTPUT [options]
+const char * const Usage = R"(usage: daps-recon INPUT.h5 OUTPUT [options]
+       daps-recon --kspace K.mha --mask MASK.nrrd [--coil-maps MAPS.mha] OUTPUT [options]
 
-Reconstructs undersampled multi-coil Cartesian k-space with a diffusion prior (DAPS) and writes
-the magnitude image (or the complex image with --complex) in any ITK format.
+Reconstructs undersampled multi-coil Cartesian MRI data with a diffusion prior (DAPS) and writes
+the magnitude image (or the complex image with --complex) in any ITK format. ISMRMRD input gives
+a volume (x, y, slice) with the scanner geometry; the noise scans, if any, prewhiten the coils
+and set the data-term noise level (tau) unless --tau is given.
 
+  --ismrmrd PATH         the ISMRMRD input, as an option (the form 3D Slicer uses)
   --kspace PATH          centred k-space, a complex image (x, y, coil)
-  --coil-maps PATH       coil sensitivities, complex (x, y, coil); optional for one coil
   --mask PATH            sampling mask (x, y), nonzero where acquired
+  --coil-maps M          walsh (estimate from the calibration lines; default for ISMRMRD) or a
+                         complex image (x, y, coil); optional for one coil
+  --dataset NAME         ISMRMRD dataset (default "dataset")
+  --keep-repetitions     reconstruct each repetition instead of their average
+  --no-prewhitening      ignore the noise scans
   --std-output PATH      per-pixel posterior standard deviation (needs --samples > 1)
   --complex              write the complex reconstruction instead of its magnitude
   --model PATH           TorchScript prior (default: the shipped brain prior)
@@ -30,28 +40,187 @@ the magnitude image (or the complex image with --complex) in any ITK format.
   --threads N            threads (default: all cores)
   --xml                  print the 3D Slicer module description and exit
 )";
+
+using namespace dapsmri;
+using Volume = itk::Image<float, 3>;
+using ComplexVolume = itk::Image<std::complex<float>, 3>;
+
+template <typename TImage>
+typename TImage::Pointer
+MakeVolume(const std::vector<RawSlice> & slices)
+{
+  const auto &             first = slices.front();
+  auto                     volume = TImage::New();
+  typename TImage::SizeType size{ { static_cast<itk::SizeValueType>(first.width),
+                                    static_cast<itk::SizeValueType>(first.height), slices.size() } };
+  volume->SetRegions(size);
+  typename TImage::SpacingType spacing;
+  spacing[0] = first.spacing[0];
+  spacing[1] = first.spacing[1];
+  spacing[2] = first.sliceThickness;
+  if (slices.size() > 1)
+  {
+    double gap = 0.0;
+    for (int i = 0; i < 3; ++i)
+      gap += (slices[1].position[i] - first.position[i]) * first.sliceDirection[i];
+    if (gap > 0.0)
+      spacing[2] = gap;
+  }
+  volume->SetSpacing(spacing);
+  typename TImage::PointType     origin;
+  typename TImage::DirectionType direction;
+  const auto                     o = first.Origin();
+  for (unsigned i = 0; i < 3; ++i)
+  {
+    origin[i] = o[i];
+    direction(i, 0) = first.readDirection[i];
+    direction(i, 1) = first.phaseDirection[i];
+    direction(i, 2) = first.sliceDirection[i];
+  }
+  volume->SetOrigin(origin);
+  volume->SetDirection(direction);
+  volume->Allocate();
+  return volume;
+}
+
+template <typename TImage, typename TValue>
+typename TImage::Pointer
+ToImage(const std::vector<TValue> & values, int64_t height, int64_t width, int64_t components)
+{
+  auto                      image = TImage::New();
+  typename TImage::SizeType size{ { static_cast<itk::SizeValueType>(width), static_cast<itk::SizeValueType>(height) } };
+  image->SetRegions(size);
+  image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(components)); // 1 for scalar images
+  image->Allocate();
+  std::copy(values.begin(), values.end(), image->GetBufferPointer());
+  return image;
+}
+
+int
+ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const std::string & output)
+{
+  ISMRMRDReadOptions options;
+  options.dataset = args.Get("dataset");
+  options.keepRepetitions = args.Has("keep-repetitions");
+  RawData    data = ReadISMRMRD(input, options);
+  const bool prewhiten = !args.Has("no-prewhitening") && !data.noise.empty();
+  const double noiseStd = prewhiten ? PrewhitenCoils(data) : 0.0;
+  const std::string mapsChoice = args.Has("coil-maps") ? args.Get("coil-maps") : "walsh";
+  if (mapsChoice != "walsh" && data.slices.size() > 1)
+    throw std::invalid_argument("coil maps from a file fit one slice; this file has " +
+                                std::to_string(data.slices.size()) + " (use --coil-maps walsh)");
+
+  auto filter = app::FilterType::New();
+  const std::string model = app::ConfigureFilter(filter, args, false);
+  if (noiseStd > 0.0 && !args.Given("tau"))
+    filter->SetNoiseStandardDeviation(noiseStd);
+  app::ObserveProgress(filter, "DAPS reconstruction");
+
+  auto magnitude = MakeVolume<Volume>(data.slices);
+  auto complexVolume = MakeVolume<ComplexVolume>(data.slices);
+  auto deviation = MakeVolume<Volume>(data.slices);
+  double seconds = 0.0, residual = 0.0;
+  int64_t nfe = 0, gradients = 0;
+  for (size_t i = 0; i < data.slices.size(); ++i)
+  {
+    const auto & s = data.slices[i];
+    if (s.width != data.slices.front().width || s.height != data.slices.front().height)
+      throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
+    filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
+    filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
+    filter->SetCoilSensitivities(mapsChoice == "walsh"
+                                   ? ToImage<app::MultiCoilImage>(WalshCoilMaps(s), s.height, s.width, s.coils)
+                                   : app::ReadMultiCoil(mapsChoice));
+    filter->Update();
+    const size_t plane = static_cast<size_t>(s.width * s.height);
+    const auto * out = filter->GetOutput()->GetBufferPointer();
+    std::copy(out, out + plane, complexVolume->GetBufferPointer() + i * plane);
+    std::transform(out, out + plane, magnitude->GetBufferPointer() + i * plane, [](std::complex<float> z) { return std::abs(z); });
+    const auto * sd = filter->GetStandardDeviationOutput()->GetBufferPointer();
+    std::copy(sd, sd + plane, deviation->GetBufferPointer() + i * plane);
+    const auto & stats = filter->GetStatistics();
+    seconds += stats.totalSeconds;
+    nfe += stats.denoiserEvaluations;
+    gradients += stats.dataGradients;
+    residual = std::max(residual, filter->GetRelativeResidual());
+    std::cerr << "slice " << i + 1 << "/" << data.slices.size() << ": " << stats.totalSeconds << " s, residual "
+              << filter->GetRelativeResidual() << ", tau " << filter->GetUsedTau() << '\n';
+  }
+  if (args.Has("complex"))
+    app::WriteImageAtomically(complexVolume.GetPointer(), output);
+  else
+    app::WriteImageAtomically(magnitude.GetPointer(), output);
+  if (args.Has("std-output"))
+    app::WriteImageAtomically(deviation.GetPointer(), args.Get("std-output"));
+  std::cerr << "prior " << model << "; " << data.slices.size() << " slice(s), " << data.coils << " coils"
+            << (prewhiten ? ", prewhitened" : "") << "; NFE " << nfe << ", data gradients " << gradients << ", "
+            << seconds << " s; largest data residual " << residual << " (relative); wrote " << output << '\n';
+  return 0;
+}
+
+int
+ReconstructImages(const app::Arguments & args, const std::string & output)
+{
+  auto filter = app::FilterType::New();
+  filter->SetKSpace(app::ReadMultiCoil(args.Get("kspace")));
+  if (args.Has("coil-maps"))
+  {
+    if (args.Get("coil-maps") == "walsh")
+      throw std::invalid_argument("--coil-maps walsh needs ISMRMRD input (calibration lines); pass a maps file");
+    filter->SetCoilSensitivities(app::ReadMultiCoil(args.Get("coil-maps")));
+  }
+  filter->SetMask(app::ReadMask(args.Get("mask")));
+  const std::string model = app::ConfigureFilter(filter, args, false);
+  app::ObserveProgress(filter, "DAPS reconstruction");
+  filter->Update();
+
+  const auto * image = filter->GetOutput();
+  if (args.Has("complex"))
+    app::WriteImageAtomically(image, output);
+  else
+  {
+    const auto size = image->GetLargestPossibleRegion().GetSize();
+    std::vector<std::complex<float>> values(image->GetBufferPointer(), image->GetBufferPointer() + size[0] * size[1]);
+    auto magnitude = app::Magnitude(values, static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0]));
+    magnitude->CopyInformation(image);
+    app::WriteImageAtomically(magnitude.GetPointer(), output);
+  }
+  if (args.Has("std-output"))
+    app::WriteImageAtomically(filter->GetStandardDeviationOutput(), args.Get("std-output"));
+  const auto & stats = filter->GetStatistics();
+  std::cerr << "prior " << model << "; NFE " << stats.denoiserEvaluations << " (" << stats.denoiserSeconds
+            << " s), data gradients " << stats.dataGradients << " (MCMC " << stats.mcmcSeconds << " s), total "
+            << stats.totalSeconds << " s; data residual " << filter->GetRelativeResidual()
+            << " (relative); intensity scale " << filter->GetEstimatedIntensityScale() << "; wrote " << output << '\n';
+  return 0;
+}
 } // namespace
 
 int
 main(int argc, char * argv[])
 {
-  using namespace dapsmri;
   try
   {
     auto defaults = app::SamplerFlagDefaults();
-    defaults.insert({ { "kspace", "" }, { "coil-maps", "" }, { "mask", "" }, { "std-output", "" } });
-    app::Arguments args(argc, argv, defaults, { "xml", "help", "complex" });
+    defaults.insert({ { "kspace", "" }, { "coil-maps", "" }, { "mask", "" }, { "std-output", "" }, { "dataset", "dataset" },
+                      { "ismrmrd", "" } });
+    app::Arguments args(argc, argv, defaults, { "xml", "help", "complex", "keep-repetitions", "no-prewhitening" });
     if (args.Has("xml"))
     {
       std::cout << SlicerModuleDescription;
       return 0;
     }
-    if (args.Has("help") || args.Positional().size() != 1 || !args.Has("kspace") || !args.Has("mask"))
+    auto positional = args.Positional();
+    if (args.Has("ismrmrd"))
+      positional.insert(positional.begin(), args.Get("ismrmrd"));
+    const bool ismrmrd = positional.size() == 2 && !args.Has("kspace");
+    const bool images = positional.size() == 1 && args.Has("kspace") && args.Has("mask");
+    if (args.Has("help") || (!ismrmrd && !images))
     {
       (args.Has("help") ? std::cout : std::cerr) << Usage;
       return args.Has("help") ? 0 : 2;
     }
-    const std::string output = args.Positional()[0];
+    const std::string output = positional.back();
     app::CheckImageOutputPath(output);
     if (args.Has("std-output"))
     {
@@ -59,37 +228,7 @@ main(int argc, char * argv[])
       if (args.Int("samples") < 2)
         throw std::invalid_argument("--std-output needs --samples 2 or more");
     }
-
-    auto filter = app::FilterType::New();
-    filter->SetKSpace(app::ReadMultiCoil(args.Get("kspace")));
-    if (args.Has("coil-maps"))
-      filter->SetCoilSensitivities(app::ReadMultiCoil(args.Get("coil-maps")));
-    filter->SetMask(app::ReadMask(args.Get("mask")));
-    const std::string model = app::ConfigureFilter(filter, args, false);
-    app::ObserveProgress(filter, "DAPS reconstruction");
-    filter->Update();
-
-    const auto * image = filter->GetOutput();
-    if (args.Has("complex"))
-      app::WriteImageAtomically(image, output);
-    else
-    {
-      const auto size = image->GetLargestPossibleRegion().GetSize();
-      std::vector<std::complex<float>> values(image->GetBufferPointer(), image->GetBufferPointer() + size[0] * size[1]);
-      auto magnitude = app::Magnitude(values, static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0]));
-      magnitude->CopyInformation(image);
-      app::WriteImageAtomically(magnitude.GetPointer(), output);
-    }
-    if (args.Has("std-output"))
-      app::WriteImageAtomically(filter->GetStandardDeviationOutput(), args.Get("std-output"));
-
-    const auto & stats = filter->GetStatistics();
-    std::cerr << "prior " << model << "; NFE " << stats.denoiserEvaluations << " (" << stats.denoiserSeconds
-              << " s), data gradients " << stats.dataGradients << " (MCMC " << stats.mcmcSeconds << " s), total "
-              << stats.totalSeconds << " s; data residual " << filter->GetRelativeResidual()
-              << " (relative); intensity scale " << filter->GetEstimatedIntensityScale() << "; wrote " << output
-              << '\n';
-    return 0;
+    return ismrmrd ? ReconstructISMRMRD(args, positional.front(), output) : ReconstructImages(args, output);
   }
   catch (const itk::ExceptionObject & e)
   {

@@ -40,6 +40,7 @@ Arguments::Arguments(int argc, char * argv[], const std::map<std::string, std::s
     if (i + 1 >= argc)
       throw std::invalid_argument("option " + arg + " needs a value");
     m_Values[name] = argv[++i];
+    m_Given.insert(name);
   }
 }
 

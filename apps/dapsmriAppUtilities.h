@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,11 +30,14 @@ public:
   int                              Int(const std::string & name) const;
   double                           Double(const std::string & name) const;
   bool                             Has(const std::string & name) const;
+  /** Whether the flag was on the command line (rather than left at its default). */
+  bool                             Given(const std::string & name) const { return m_Given.count(name) > 0; }
   const std::vector<std::string> & Positional() const { return m_Positional; }
 
 private:
   std::map<std::string, std::string> m_Values;
   std::map<std::string, bool>        m_Switches;
+  std::set<std::string>              m_Given;
   std::vector<std::string>           m_Positional;
 };
 

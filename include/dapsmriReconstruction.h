@@ -67,6 +67,10 @@ struct ReconstructionSettings
   DAPSConfig daps;
   int        threads = 0;          ///< 0: LibTorch's default
   double     intensityScale = 0.0; ///< 0: estimate from the calibration region for p99-normalised priors
+  /** Known k-space noise std per real part, in the data's units (after prewhitening: sqrt(1/2)).
+   * When set, tau becomes this value in normalised units and the step size is scaled by
+   * (new tau / configured tau)^2, which keeps Langevin's stability ratio step size / tau^2. */
+  double noiseStandardDeviation = 0.0;
 };
 
 struct ReconstructionResult
@@ -75,6 +79,7 @@ struct ReconstructionResult
   std::vector<float>               standardDeviation; ///< per-pixel posterior std; empty when samples == 1
   double                           intensityScale = 1.0;
   double                           relativeResidual = 0.0; ///< ||A mean - y|| / ||y||
+  double                           tau = 0.0;              ///< the data-term noise level used (normalised units)
   DAPSStatistics                   statistics;
 };
 

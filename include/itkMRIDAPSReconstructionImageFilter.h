@@ -133,9 +133,15 @@ public:
   itkSetMacro(IntensityScale, double);
   itkGetConstMacro(IntensityScale, double);
 
+  /** Known k-space noise std per real part in the data's units (0: unknown). When set, Tau is
+   * derived from it and the step size scaled to keep step size / tau^2 (see GetUsedTau()). */
+  itkSetMacro(NoiseStandardDeviation, double);
+  itkGetConstMacro(NoiseStandardDeviation, double);
+
   /** After an update: the scale used, ||A x - y|| / ||y|| of the result, and the cost. */
   itkGetConstMacro(EstimatedIntensityScale, double);
   itkGetConstMacro(RelativeResidual, double);
+  itkGetConstMacro(UsedTau, double);
   const dapsmri::DAPSStatistics & GetStatistics() const { return m_Statistics; }
 
 protected:
@@ -180,7 +186,9 @@ private:
   uint64_t                m_Seed{ 0 };
   int                     m_NumberOfThreads{ 0 };
   double                  m_IntensityScale{ 0.0 };
+  double                  m_NoiseStandardDeviation{ 0.0 };
   double                  m_EstimatedIntensityScale{ 0.0 };
+  double                  m_UsedTau{ 0.0 };
   double                  m_RelativeResidual{ 0.0 };
   dapsmri::DAPSStatistics m_Statistics;
 };

@@ -156,6 +156,7 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::Settings() const
   s.daps.seed = m_Seed;
   s.threads = m_NumberOfThreads;
   s.intensityScale = m_IntensityScale;
+  s.noiseStandardDeviation = m_NoiseStandardDeviation;
   return s;
 }
 
@@ -208,6 +209,7 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateData()
   }
   m_EstimatedIntensityScale = result.intensityScale;
   m_RelativeResidual = result.relativeResidual;
+  m_UsedTau = result.tau;
   m_Statistics = result.statistics;
 }
 
@@ -237,7 +239,9 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::PrintSelf(std::ost
      << indent << "Seed: " << m_Seed << '\n'
      << indent << "NumberOfThreads: " << m_NumberOfThreads << '\n'
      << indent << "IntensityScale: " << m_IntensityScale << '\n'
+     << indent << "NoiseStandardDeviation: " << m_NoiseStandardDeviation << '\n'
      << indent << "EstimatedIntensityScale: " << m_EstimatedIntensityScale << '\n'
+     << indent << "UsedTau: " << m_UsedTau << '\n'
      << indent << "RelativeResidual: " << m_RelativeResidual << '\n';
 }
 

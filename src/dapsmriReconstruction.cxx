@@ -98,6 +98,8 @@ Reconstruct(const Prior & prior, const MultiCoilData & data, const Reconstructio
     CheckData(data);
     if (settings.intensityScale < 0.0 || !std::isfinite(settings.intensityScale))
       Fail("the intensity scale must be positive (or 0 to estimate it)");
+    if (settings.noiseStandardDeviation < 0.0 || !std::isfinite(settings.noiseStandardDeviation))
+      Fail("the noise standard deviation must be positive (or 0 when unknown)");
     if (settings.threads > 0)
       at::set_num_threads(settings.threads);
     torch::NoGradGuard noGrad;
@@ -108,8 +110,16 @@ Reconstruct(const Prior & prior, const MultiCoilData & data, const Reconstructio
                             : prior.Normalization() == "p99_magnitude"
                               ? EstimateIntensityScale(*problem.op, problem.y, problem.mask)
                               : 1.0;
-    const auto  y = problem.y / result.intensityScale;
-    DAPSSampler sampler(*prior.GetDenoiser(), *problem.op, settings.daps);
+    const auto y = problem.y / result.intensityScale;
+    DAPSConfig config = settings.daps;
+    if (settings.noiseStandardDeviation > 0.0)
+    {
+      const double tau = settings.noiseStandardDeviation / result.intensityScale;
+      config.stepSize *= (tau / config.tau) * (tau / config.tau);
+      config.tau = tau;
+    }
+    result.tau = config.tau;
+    DAPSSampler sampler(*prior.GetDenoiser(), *problem.op, config);
     auto        samples = sampler.Run(y, progress);
     result.statistics = sampler.Statistics();
 

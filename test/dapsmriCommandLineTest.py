@@ -1,6 +1,6 @@
 """Command-line tests of daps-recon and daps-simulate (run by CTest).
 
-usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL
+usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL ISMRMRD_GENERATOR
 """
 import os
 import re
@@ -10,7 +10,7 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
-BIN, TINY, BROKEN = sys.argv[1:4]
+BIN, TINY, BROKEN, GENERATOR = sys.argv[1:5]
 RECON = os.path.join(BIN, "daps-recon")
 SIMULATE = os.path.join(BIN, "daps-simulate")
 FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
@@ -118,6 +118,65 @@ class CommandLine(unittest.TestCase):
                               (["--frobnicate", "1"], "unknown option"), (["--tau", "0"], "tau")):
             r = run(RECON, *self.inputs(), "--model", TINY, *extra, out)
             self.assertFailsCleanly(r, out, needle)
+
+
+def nrrd_header(path):
+    """The text header of an (uncompressed or gzip) NRRD file as a dict."""
+    fields = {}
+    with open(path, "rb") as f:
+        for raw in f:
+            line = raw.decode("latin-1").rstrip("\n")
+            if not line:
+                break
+            if ": " in line:
+                key, value = line.split(": ", 1)
+                fields[key] = value
+    return fields
+
+
+class RawDataInput(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = cls.tmp.name
+        cls.raw = os.path.join(cls.dir, "raw.h5")
+        r = run(GENERATOR, "-m", "32", "-c", "4", "-a", "2", "-w", "16", "-C", "-o", cls.raw)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_ismrmrd_to_a_volume_with_scanner_geometry(self):
+        out = os.path.join(self.dir, "volume.nrrd")
+        r = run(RECON, self.raw, out, "--model", TINY, "--keep-repetitions", *FAST)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("prewhitened", r.stderr)
+        header = nrrd_header(out)
+        self.assertEqual(header["sizes"], "32 32 2")  # x, y and one slice per kept repetition
+        origin = [float(v) for v in header["space origin"].strip("()").split(",")]
+        self.assertAlmostEqual(origin[0], -150.0, places=3)  # 300 mm FOV, image centre at pixel 16
+        self.assertAlmostEqual(origin[1], -150.0, places=3)
+        directions = header["space directions"].split(") (")
+        self.assertAlmostEqual(float(directions[0].strip("(").split(",")[0]), 300.0 / 32, places=4)
+
+    def test_slicer_style_ismrmrd_option(self):
+        out = os.path.join(self.dir, "slicer.nrrd")
+        r = run(RECON, "--ismrmrd", self.raw, "--model", TINY, *FAST, out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(nrrd_header(out)["sizes"], "32 32 1")  # repetitions averaged
+
+    def test_truncated_raw_file(self):
+        truncated = os.path.join(self.dir, "truncated.h5")
+        with open(self.raw, "rb") as f:
+            data = f.read()
+        with open(truncated, "wb") as f:
+            f.write(data[: len(data) // 3])
+        out = os.path.join(self.dir, "truncated.nrrd")
+        r = run(RECON, truncated, out, "--model", TINY, *FAST)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("truncated", r.stderr)
+        self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":
