@@ -25,6 +25,7 @@ and set the data-term noise level (tau) unless --tau is given.
   --dataset NAME         ISMRMRD dataset (default "dataset")
   --keep-repetitions     reconstruct each repetition instead of their average
   --no-prewhitening      ignore the noise scans
+  --adjoint-only         write the zero-filled SENSE image (sum_c conj(S_c) F^H y_c) instead of running DAPS
   --std-output PATH      per-pixel posterior standard deviation (needs --samples > 1)
   --complex              write the complex reconstruction instead of its magnitude
   --model PATH           TorchScript prior (default: the shipped brain prior)
@@ -110,11 +111,13 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     throw std::invalid_argument("coil maps from a file fit one slice; this file has " +
                                 std::to_string(data.slices.size()) + " (use --coil-maps walsh)");
 
-  auto filter = app::FilterType::New();
-  const std::string model = app::ConfigureFilter(filter, args, false);
+  auto              filter = app::FilterType::New();
+  const bool        adjointOnly = args.Has("adjoint-only");
+  const std::string model = adjointOnly ? std::string("none (zero-filled)") : app::ConfigureFilter(filter, args, false);
   if (noiseStd > 0.0 && !args.Given("tau"))
     filter->SetNoiseStandardDeviation(noiseStd);
-  app::ObserveProgress(filter, "DAPS reconstruction");
+  if (!adjointOnly)
+    app::ObserveProgress(filter, "DAPS reconstruction");
 
   auto magnitude = MakeVolume<Volume>(data.slices);
   auto complexVolume = MakeVolume<ComplexVolume>(data.slices);
@@ -128,11 +131,20 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
       throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
     filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
     filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
-    filter->SetCoilSensitivities(mapsChoice == "walsh"
-                                   ? ToImage<app::MultiCoilImage>(WalshCoilMaps(s), s.height, s.width, s.coils)
-                                   : app::ReadMultiCoil(mapsChoice));
-    filter->Update();
+    auto maps = mapsChoice == "walsh" ? ToImage<app::MultiCoilImage>(WalshCoilMaps(s), s.height, s.width, s.coils)
+                                      : app::ReadMultiCoil(mapsChoice);
     const size_t plane = static_cast<size_t>(s.width * s.height);
+    if (adjointOnly)
+    {
+      const MultiCoilData d{ s.kSpace.data(), maps->GetBufferPointer(), s.mask.data(), s.height, s.width, s.coils };
+      const auto          image = ZeroFilledImage(d, args.Int("threads"));
+      std::copy(image.begin(), image.end(), complexVolume->GetBufferPointer() + i * plane);
+      std::transform(image.begin(), image.end(), magnitude->GetBufferPointer() + i * plane,
+                     [](std::complex<float> z) { return std::abs(z); });
+      continue;
+    }
+    filter->SetCoilSensitivities(maps);
+    filter->Update();
     const auto * out = filter->GetOutput()->GetBufferPointer();
     std::copy(out, out + plane, complexVolume->GetBufferPointer() + i * plane);
     std::transform(out, out + plane, magnitude->GetBufferPointer() + i * plane, [](std::complex<float> z) { return std::abs(z); });
@@ -204,7 +216,7 @@ main(int argc, char * argv[])
     auto defaults = app::SamplerFlagDefaults();
     defaults.insert({ { "kspace", "" }, { "coil-maps", "" }, { "mask", "" }, { "std-output", "" }, { "dataset", "dataset" },
                       { "ismrmrd", "" } });
-    app::Arguments args(argc, argv, defaults, { "xml", "help", "complex", "keep-repetitions", "no-prewhitening" });
+    app::Arguments args(argc, argv, defaults, { "xml", "help", "complex", "keep-repetitions", "no-prewhitening", "adjoint-only" });
     if (args.Has("xml"))
     {
       std::cout << SlicerModuleDescription;

@@ -63,6 +63,15 @@ struct ISMRMRDReadOptions
  * encoding, a header that disagrees with the data). */
 DAPSMRI_EXPORT RawData ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options = {});
 
+/** Writes a copy of an ISMRMRD file that keeps only the phase-encode lines where `keepLine`
+ * (indexed by the centred matrix row, as RawSlice rows) is nonzero, for simulated undersampling
+ * of fully sampled data. Lines of the centred fully sampled block are flagged as calibration and
+ * imaging; noise scans are copied. The output is written to a temporary file and renamed.
+ * Returns the number of imaging lines kept per slice and repetition. */
+DAPSMRI_EXPORT int64_t UndersampleISMRMRD(const std::string & input, const std::string & output,
+                                          const std::vector<unsigned char> & keepLine,
+                                          const std::string & dataset = "dataset");
+
 } // namespace dapsmri
 
 #endif

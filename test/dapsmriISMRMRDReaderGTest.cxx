@@ -302,3 +302,30 @@ TEST(ISMRMRDReaderErrors, UnsupportedContentIsNamed)
     "3d.h5", [](ISMRMRD::IsmrmrdHeader & h) { h.encoding[0].encodedSpace.matrixSize.z = 8; }, 8);
   EXPECT_NE(ErrorOf([&] { ReadISMRMRD(threeD); }).find("3-D"), std::string::npos);
 }
+
+TEST(ISMRMRDUndersampling, KeepsExactlyTheChosenLines)
+{
+  const auto                 full = Generate("-m 32 -c 4 -C");
+  const auto                 out = (TestFolder() / "undersampled.h5").string();
+  std::vector<unsigned char> keep(32, 0);
+  for (int y : { 3, 9, 14, 15, 16, 17, 18, 27 })
+    keep[static_cast<size_t>(y)] = 1;
+  EXPECT_EQ(dapsmri::UndersampleISMRMRD(full, out, keep), 8);
+  const RawData data = ReadISMRMRD(out);
+  ASSERT_EQ(data.slices.size(), 1u);
+  const auto & s = data.slices[0];
+  for (int64_t y = 0; y < 32; ++y)
+  {
+    EXPECT_EQ(s.mask[static_cast<size_t>(y * s.width)], keep[static_cast<size_t>(y)]) << "line " << y;
+    // The centred run 14..18 is flagged as calibration.
+    EXPECT_EQ(s.calibration[static_cast<size_t>(y * s.width)], y >= 14 && y <= 18 ? 1 : 0) << "line " << y;
+  }
+  EXPECT_EQ(data.noise.size(), ReadISMRMRD(full).noise.size()); // noise scans are kept
+  // The kept lines carry the original data.
+  const RawData original = ReadISMRMRD(full);
+  EXPECT_EQ(s.kSpace[static_cast<size_t>((16 * s.width + 5) * s.coils + 2)],
+            original.slices[0].kSpace[static_cast<size_t>((16 * s.width + 5) * s.coils + 2)]);
+  std::vector<unsigned char> wrongSize(31, 1);
+  EXPECT_NE(ErrorOf([&] { dapsmri::UndersampleISMRMRD(full, out, wrongSize); }).find("32 phase-encode lines"),
+            std::string::npos);
+}

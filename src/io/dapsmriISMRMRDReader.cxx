@@ -263,4 +263,71 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
   });
 }
 
+int64_t
+UndersampleISMRMRD(const std::string & input, const std::string & output, const std::vector<unsigned char> & keepLine,
+                   const std::string & datasetName)
+{
+  return TranslateErrors("dapsmri::UndersampleISMRMRD", [&] {
+    ISMRMRDReadOptions options;
+    options.dataset = datasetName;
+    const RawData data = ReadISMRMRD(input, options); // validates the file and gives the matrix
+    const int64_t H = data.slices.front().height;
+    if (static_cast<int64_t>(keepLine.size()) != H)
+      Fail("the line mask has " + std::to_string(keepLine.size()) + " entries; the matrix has " + std::to_string(H) +
+           " phase-encode lines");
+    // The centred run of kept lines is the calibration block.
+    int64_t lo = H / 2, hi = H / 2;
+    if (keepLine[static_cast<size_t>(H / 2)])
+    {
+      while (lo > 0 && keepLine[static_cast<size_t>(lo - 1)])
+        --lo;
+      while (hi + 1 < H && keepLine[static_cast<size_t>(hi + 1)])
+        ++hi;
+    }
+    ISMRMRD::Dataset in(input.c_str(), datasetName.c_str(), false);
+    std::string      xml;
+    in.readHeader(xml);
+    ISMRMRD::IsmrmrdHeader header;
+    ISMRMRD::deserialize(xml.c_str(), header);
+    const auto &  encoding = header.encoding[0];
+    const int64_t centerY = encoding.encodingLimits.kspace_encoding_step_1
+                              ? static_cast<int64_t>(encoding.encodingLimits.kspace_encoding_step_1->center)
+                              : static_cast<int64_t>(encoding.encodedSpace.matrixSize.y) / 2;
+
+    const auto target = std::filesystem::path(output);
+    const auto temporary = target.parent_path() / ("." + target.filename().string() + ".partial");
+    std::filesystem::remove(temporary);
+    int64_t kept = 0;
+    try
+    {
+      ISMRMRD::Dataset out(temporary.string().c_str(), datasetName.c_str(), true);
+      out.writeHeader(xml);
+      ISMRMRD::Acquisition acq;
+      for (uint32_t i = 0, n = in.getNumberOfAcquisitions(); i < n; ++i)
+      {
+        in.readAcquisition(i, acq);
+        if (!acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_NOISE_MEASUREMENT))
+        {
+          const int64_t y = static_cast<int64_t>(acq.idx().kspace_encode_step_1) - centerY + H / 2;
+          if (y < 0 || y >= H || !keepLine[static_cast<size_t>(y)])
+            continue;
+          acq.clearFlag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION);
+          if (y >= lo && y <= hi && keepLine[static_cast<size_t>(H / 2)])
+            acq.setFlag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING);
+          if (acq.idx().slice == 0 && acq.idx().repetition == 0)
+            ++kept;
+        }
+        out.appendAcquisition(acq);
+      }
+    }
+    catch (...)
+    {
+      std::filesystem::remove(temporary);
+      throw;
+    }
+    std::filesystem::rename(temporary, target);
+    return kept;
+  });
+}
+
 } // namespace dapsmri

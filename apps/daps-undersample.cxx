@@ -1,0 +1,41 @@
+// daps-undersample: keeps a fastMRI-style subset of the phase-encode lines of a fully sampled
+// ISMRMRD file, for studies of accelerated acquisitions on real raw data.
+#include "dapsmriAppUtilities.h"
+#include "dapsmriISMRMRDReader.h"
+#include "dapsmriSimulation.h"
+
+#include <iostream>
+
+int
+main(int argc, char * argv[])
+{
+  using namespace dapsmri;
+  try
+  {
+    app::Arguments args(argc, argv,
+                        { { "acceleration", "4" }, { "center-fraction", "0.08" }, { "seed", "0" }, { "dataset", "dataset" } },
+                        { "equispaced", "help" });
+    if (args.Has("help") || args.Positional().size() != 2)
+    {
+      std::cout << "usage: daps-undersample INPUT.h5 OUTPUT.h5 [--acceleration R] [--center-fraction F] [--equispaced]\n"
+                   "                        [--seed S] [--dataset NAME]\n";
+      return args.Has("help") ? 0 : 2;
+    }
+    const auto data = ReadISMRMRD(args.Positional()[0], { args.Get("dataset"), false });
+    const int64_t H = data.slices.front().height;
+    const auto    mask = FastMRIMask(H, 1, args.Double("acceleration"), args.Double("center-fraction"),
+                                  static_cast<uint64_t>(args.Int("seed")), args.Has("equispaced"));
+    const auto kept = UndersampleISMRMRD(args.Positional()[0], args.Positional()[1], mask, args.Get("dataset"));
+    std::cerr << "kept " << kept << " of " << H << " phase-encode lines; wrote " << args.Positional()[1] << '\n';
+    return 0;
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    std::cerr << "daps-undersample: " << e.GetDescription() << '\n';
+  }
+  catch (const std::exception & e)
+  {
+    std::cerr << "daps-undersample: " << e.what() << '\n';
+  }
+  return 1;
+}
