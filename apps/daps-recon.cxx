@@ -20,8 +20,8 @@ and set the data-term noise level (tau) unless --tau is given.
   --ismrmrd PATH         the ISMRMRD input, as an option (the form 3D Slicer uses)
   --kspace PATH          centred k-space, a complex image (x, y, coil)
   --mask PATH            sampling mask (x, y), nonzero where acquired
-  --coil-maps M          walsh (estimate from the calibration lines; default for ISMRMRD) or a
-                         complex image (x, y, coil); optional for one coil
+  --coil-maps M          espirit (default for ISMRMRD) or walsh, estimated from the calibration
+                         lines, or a complex image (x, y, coil); optional for one coil
   --dataset NAME         ISMRMRD dataset (default "dataset")
   --keep-repetitions     reconstruct each repetition instead of their average
   --no-prewhitening      ignore the noise scans
@@ -106,10 +106,11 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   RawData    data = ReadISMRMRD(input, options);
   const bool prewhiten = !args.Has("no-prewhitening") && !data.noise.empty();
   const double noiseStd = prewhiten ? PrewhitenCoils(data) : 0.0;
-  const std::string mapsChoice = args.Has("coil-maps") ? args.Get("coil-maps") : "walsh";
-  if (mapsChoice != "walsh" && data.slices.size() > 1)
+  const std::string mapsChoice = args.Has("coil-maps") ? args.Get("coil-maps") : "espirit";
+  const bool        estimate = mapsChoice == "espirit" || mapsChoice == "walsh";
+  if (!estimate && data.slices.size() > 1)
     throw std::invalid_argument("coil maps from a file fit one slice; this file has " +
-                                std::to_string(data.slices.size()) + " (use --coil-maps walsh)");
+                                std::to_string(data.slices.size()) + " (use --coil-maps espirit or walsh)");
 
   auto              filter = app::FilterType::New();
   const bool        adjointOnly = args.Has("adjoint-only");
@@ -131,8 +132,9 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
       throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
     filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
     filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
-    auto maps = mapsChoice == "walsh" ? ToImage<app::MultiCoilImage>(WalshCoilMaps(s), s.height, s.width, s.coils)
-                                      : app::ReadMultiCoil(mapsChoice);
+    auto maps = !estimate ? app::ReadMultiCoil(mapsChoice)
+                          : ToImage<app::MultiCoilImage>(mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s),
+                                                         s.height, s.width, s.coils);
     const size_t plane = static_cast<size_t>(s.width * s.height);
     if (adjointOnly)
     {
@@ -177,8 +179,9 @@ ReconstructImages(const app::Arguments & args, const std::string & output)
   filter->SetKSpace(app::ReadMultiCoil(args.Get("kspace")));
   if (args.Has("coil-maps"))
   {
-    if (args.Get("coil-maps") == "walsh")
-      throw std::invalid_argument("--coil-maps walsh needs ISMRMRD input (calibration lines); pass a maps file");
+    if (args.Get("coil-maps") == "walsh" || args.Get("coil-maps") == "espirit")
+      throw std::invalid_argument("--coil-maps " + args.Get("coil-maps") +
+                                  " needs ISMRMRD input (calibration lines); pass a maps file");
     filter->SetCoilSensitivities(app::ReadMultiCoil(args.Get("coil-maps")));
   }
   filter->SetMask(app::ReadMask(args.Get("mask")));

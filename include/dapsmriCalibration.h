@@ -20,6 +20,16 @@ DAPSMRI_EXPORT double PrewhitenCoils(RawData & data);
  * referenced to the strongest coil, unit sum of squares at every pixel. [y][x][coil]. */
 DAPSMRI_EXPORT std::vector<std::complex<float>> WalshCoilMaps(const RawSlice & slice, int kernelSize = 7);
 
+/** ESPIRiT coil sensitivities (Uecker et al., MRM 2014) from the calibration region of a
+ * slice: the calibration matrix of kernel x kernel x coil blocks, its dominant right singular
+ * vectors (singular values above threshold x the largest), their image-space operator per pixel
+ * and its eigenvector of eigenvalue ~1; zero where that eigenvalue is below `crop` (outside the
+ * object). The calibration region uses every readout sample of the calibration lines, and the
+ * kernel shrinks to fit, so 7-10 lines (8x fastMRI masks) still give enough blocks.
+ * [y][x][coil]; phase referenced to the strongest coil. */
+DAPSMRI_EXPORT std::vector<std::complex<float>> ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize = 6,
+                                                                double threshold = 0.02, double crop = 0.9);
+
 } // namespace dapsmri
 
 #endif

@@ -4,6 +4,7 @@
 #include "dapsmriIntensityScale.h"
 #include "dapsmriSENSEOperator.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace dapsmri
@@ -43,6 +44,44 @@ PrewhitenCoils(RawData & data)
   });
 }
 
+namespace
+{
+torch::Tensor
+KSpaceOf(const RawSlice & slice) // [C, H, W]
+{
+  return torch::from_blob(const_cast<std::complex<float> *>(slice.kSpace.data()), { slice.height, slice.width, slice.coils },
+                          torch::kComplexFloat)
+    .permute({ 2, 0, 1 });
+}
+
+/** The fully sampled centre block, from the calibration flags (or the mask when there are none). */
+torch::Tensor
+CalibrationOf(const RawSlice & slice)
+{
+  const auto & flags = std::any_of(slice.calibration.begin(), slice.calibration.end(), [](unsigned char v) { return v; })
+                         ? slice.calibration
+                         : slice.mask;
+  auto region = CalibrationRegion(
+    torch::from_blob(const_cast<unsigned char *>(flags.data()), { slice.height, slice.width }, torch::kUInt8).to(torch::kFloat));
+  if (region.sum().item<float>() == 0.0f)
+    throw std::invalid_argument("no fully sampled calibration region at the centre of k-space: coil maps cannot be "
+                                "estimated; pass them with --coil-maps");
+  return region;
+}
+
+/** Removes the arbitrary per-pixel phase of eigenvectors [H, W, C] by referencing them to the
+ * coil with the most energy, and returns them interleaved [y][x][coil]. */
+std::vector<std::complex<float>>
+PhaseReferenced(torch::Tensor maps, int64_t referenceCoil)
+{
+  auto phase = maps.select(-1, referenceCoil);
+  maps = maps * (phase.conj() / phase.abs().clamp_min(1e-30)).unsqueeze(-1);
+  maps = maps.to(torch::kComplexFloat).contiguous();
+  const auto * p = reinterpret_cast<const std::complex<float> *>(maps.data_ptr<c10::complex<float>>());
+  return std::vector<std::complex<float>>(p, p + maps.numel());
+}
+} // namespace
+
 std::vector<std::complex<float>>
 WalshCoilMaps(const RawSlice & slice, int kernelSize)
 {
@@ -51,33 +90,66 @@ WalshCoilMaps(const RawSlice & slice, int kernelSize)
       throw std::invalid_argument("the Walsh kernel size must be odd and positive");
     torch::NoGradGuard noGrad;
     const int64_t H = slice.height, W = slice.width, C = slice.coils;
-    auto k = torch::from_blob(const_cast<std::complex<float> *>(slice.kSpace.data()), { H, W, C }, torch::kComplexFloat)
-               .permute({ 2, 0, 1 });
-    auto mask = torch::from_blob(const_cast<unsigned char *>(slice.calibration.data()), { H, W }, torch::kUInt8)
-                  .to(torch::kFloat);
-    auto region = CalibrationRegion(mask.sum().item<float>() > 0 ? mask
-                                                                  : torch::from_blob(const_cast<unsigned char *>(slice.mask.data()),
-                                                                                     { H, W }, torch::kUInt8)
-                                                                      .to(torch::kFloat));
-    if (region.sum().item<float>() == 0.0f)
-      throw std::invalid_argument("no fully sampled calibration region at the centre of k-space: coil maps cannot be "
-                                  "estimated; pass them with --coil-maps");
+    const auto    k = KSpaceOf(slice);
+    const auto    region = CalibrationOf(slice);
     // Low-resolution coil images, their local covariance R = sum_window x x^H, its dominant eigenvector.
-    auto x = CenteredIFFT2(k * region);                                          // [C, H, W]
-    auto outer = x.unsqueeze(1) * x.conj().unsqueeze(0);                         // [C, C, H, W]
+    auto x = CenteredIFFT2(k * region);                  // [C, H, W]
+    auto outer = x.unsqueeze(1) * x.conj().unsqueeze(0); // [C, C, H, W]
     auto smooth = [&](const torch::Tensor & t) {
       return torch::avg_pool2d(t.reshape({ 1, C * C, H, W }), kernelSize, 1, kernelSize / 2, false, true).reshape({ C, C, H, W });
     };
     auto R = torch::complex(smooth(torch::real(outer).contiguous()), smooth(torch::imag(outer).contiguous()));
     auto [values, vectors] = torch::linalg_eigh(R.permute({ 2, 3, 0, 1 }).to(torch::kComplexDouble)); // ascending
     auto maps = vectors.select(-1, C - 1);                                                         // [H, W, C]
-    // Remove the arbitrary phase of each eigenvector: reference to the coil with most energy.
-    const auto reference = x.abs().pow(2).sum({ 1, 2 }).argmax().item<int64_t>();
-    auto phase = maps.select(-1, reference);
-    maps = maps * (phase.conj() / phase.abs().clamp_min(1e-30)).unsqueeze(-1);
-    maps = (maps / maps.abs().pow(2).sum(-1, true).sqrt().clamp_min(1e-30)).to(torch::kComplexFloat).contiguous();
-    const auto * p = reinterpret_cast<const std::complex<float> *>(maps.data_ptr<c10::complex<float>>());
-    return std::vector<std::complex<float>>(p, p + maps.numel());
+    maps = maps / maps.abs().pow(2).sum(-1, true).sqrt().clamp_min(1e-30);
+    return PhaseReferenced(maps, x.abs().pow(2).sum({ 1, 2 }).argmax().item<int64_t>());
+  });
+}
+
+std::vector<std::complex<float>>
+ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize, double threshold, double crop)
+{
+  return TranslateErrors("dapsmri::ESPIRiTCoilMaps", [&] {
+    if (kernelSize < 2 || !(threshold > 0.0 && threshold < 1.0) || !(crop >= 0.0 && crop < 1.0))
+      throw std::invalid_argument("ESPIRiT needs a kernel of at least 2, a threshold in (0, 1) and a crop in [0, 1)");
+    torch::NoGradGuard noGrad;
+    const int64_t H = slice.height, W = slice.width, C = slice.coils;
+    const auto    k = KSpaceOf(slice).to(torch::kComplexDouble);
+    const auto    region = CalibrationOf(slice);
+    const auto    rows = region.sum(1).nonzero().flatten(), columns = region.sum(0).nonzero().flatten();
+    const int64_t r0 = rows.min().item<int64_t>(), Ly = rows.max().item<int64_t>() - r0 + 1;
+    const int64_t c0 = columns.min().item<int64_t>(), Lx = columns.max().item<int64_t>() - c0 + 1;
+    const int64_t kk = std::min<int64_t>({ kernelSize, Ly, Lx });
+    auto          calibration = k.narrow(1, r0, Ly).narrow(2, c0, Lx); // [C, Ly, Lx]
+
+    // Calibration matrix: one row per kk x kk block, C * kk * kk columns.
+    auto blocks = calibration.unfold(1, kk, 1).unfold(2, kk, 1); // [C, ny, nx, kk, kk]
+    auto matrix = blocks.permute({ 1, 2, 0, 3, 4 }).reshape({ -1, C * kk * kk });
+    if (matrix.size(0) < matrix.size(1) / 4)
+      throw std::invalid_argument("the calibration region is too small for ESPIRiT (" + std::to_string(Ly) + " x " +
+                                  std::to_string(Lx) + "); use Walsh maps");
+    auto [U, S, Vh] = torch::linalg_svd(matrix, false);
+    const auto keep = (S > threshold * S.max()).sum().item<int64_t>();
+    auto       kernels = Vh.narrow(0, 0, keep).reshape({ keep, C, kk, kk });
+
+    // Each kernel in image space (zero-padded to the matrix, centred inverse FFT), then per pixel
+    // G = sum_n a_n a_n^H over the kernels' coil vectors a_n; its top eigenvector is the map.
+    // Kernels go through in small groups: all of them at once would need keep x C x H x W values.
+    auto G = torch::zeros({ H, W, C, C }, kernels.options());
+    const double scale = std::sqrt(static_cast<double>(H * W)) / static_cast<double>(kk);
+    for (int64_t first = 0; first < keep; first += 8)
+    {
+      const int64_t n = std::min<int64_t>(8, keep - first);
+      auto          padded = torch::zeros({ n, C, H, W }, kernels.options());
+      padded.narrow(2, H / 2 - kk / 2, kk).narrow(3, W / 2 - kk / 2, kk).copy_(kernels.narrow(0, first, n));
+      auto a = (CenteredIFFT2(padded) * scale).permute({ 2, 3, 1, 0 }); // [H, W, C, n]
+      G += a.matmul(a.conj().transpose(-1, -2));
+    }
+    auto [values, vectors] = torch::linalg_eigh(G);     // ascending
+    auto maps = vectors.select(-1, C - 1);              // [H, W, C]
+    auto inside = (values.select(-1, C - 1) > crop).to(maps.dtype()).unsqueeze(-1);
+    const auto strongest = CenteredIFFT2(k * region.to(k.dtype())).abs().pow(2).sum({ 1, 2 }).argmax().item<int64_t>();
+    return PhaseReferenced(maps * inside, strongest);
   });
 }
 
