@@ -21,7 +21,8 @@ reconstructs it with DAPS and writes the magnitude image (any ITK format: .nii.g
   --coils C              coils (default 8)
   --acceleration R       undersampling factor (default 4)
   --center-fraction F    fully sampled centre lines (default 0.08)
-  --equispaced           equispaced instead of random outer lines
+  --mask TYPE            random | equispaced | variable-density (phase-encode rows) | poisson
+                         (2-D Poisson disc) (default random)
   --noise S              k-space noise std per real part (default 0.002)
   --steps N              annealing steps (default 200)
   --ode-steps N          probability-flow ODE steps (default 5)
@@ -55,8 +56,9 @@ main(int argc, char * argv[])
                       { "noise", "0.002" },
                       { "png", "" },
                       { "std-output", "" },
-                      { "save-inputs", "" } });
-    app::Arguments args(argc, argv, defaults, { "equispaced", "help" });
+                      { "save-inputs", "" },
+                      { "mask", "random" } });
+    app::Arguments args(argc, argv, defaults, { "help" });
     if (args.Has("help") || args.Positional().size() != 1)
     {
       std::cout << Usage;
@@ -81,8 +83,7 @@ main(int argc, char * argv[])
     const auto                       phantom = SheppLoganPhantom(N, N);
     std::vector<std::complex<float>> truth(phantom.begin(), phantom.end());
     const auto maps = SimulatedCoilMaps(C, N, N);
-    const auto mask = FastMRIMask(N, N, args.Double("acceleration"), args.Double("center-fraction"), seed + 1,
-                                  args.Has("equispaced"));
+    const auto mask = app::MakeMask(args.Get("mask"), N, N, args.Double("acceleration"), args.Double("center-fraction"), seed + 1);
     const auto kSpace = SimulateKSpace(truth, maps, C, N, N, mask, args.Double("noise"), seed + 2);
 
     using FilterType = app::FilterType;

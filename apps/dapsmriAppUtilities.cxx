@@ -1,5 +1,6 @@
 #include "dapsmriAppUtilities.h"
 
+#include "dapsmriSimulation.h"
 #include "itkImageFileReader.h"
 #include "itkImageIOFactory.h"
 #include "itkCommand.h"
@@ -342,6 +343,19 @@ SamplerFlagDefaults()
   return { { "model", "" },       { "device", "cpu" },   { "steps", "200" },     { "ode-steps", "5" },
            { "mcmc", "langevin" }, { "mcmc-steps", "100" }, { "step-size", "1e-4" }, { "tau", "0.01" },
            { "samples", "1" },    { "seed", "0" },       { "threads", "0" } };
+}
+
+std::vector<unsigned char>
+MakeMask(const std::string & type, int64_t height, int64_t width, double acceleration, double centerFraction,
+         uint64_t seed)
+{
+  if (type == "random" || type == "equispaced")
+    return FastMRIMask(height, width, acceleration, centerFraction, seed, type == "equispaced");
+  if (type == "variable-density")
+    return VariableDensityMask(height, width, acceleration, centerFraction, seed);
+  if (type == "poisson")
+    return PoissonDiscMask(height, width, acceleration, std::llround(centerFraction * height), seed);
+  throw std::invalid_argument("unknown mask \"" + type + "\" (choose random, equispaced, variable-density or poisson)");
 }
 
 std::string

@@ -103,6 +103,12 @@ std::map<std::string, std::string> SamplerFlagDefaults();
  * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */
 std::string ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback);
 
+/** A sampling mask [height][width] by name: random (fastMRI), equispaced (fastMRI),
+ * variable-density (rows), or poisson (2-D Poisson disc, calibration square of side
+ * centerFraction x height). Throws std::invalid_argument for other names. */
+std::vector<unsigned char> MakeMask(const std::string & type, int64_t height, int64_t width, double acceleration,
+                                    double centerFraction, uint64_t seed);
+
 /** The shipped prior (installed or in the source tree), or "" when there is none. */
 std::string DefaultModelPath();
 

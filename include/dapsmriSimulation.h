@@ -25,6 +25,19 @@ DAPSMRI_EXPORT std::vector<std::complex<float>> SimulatedCoilMaps(int64_t coils,
 DAPSMRI_EXPORT std::vector<unsigned char> FastMRIMask(int64_t height, int64_t width, double acceleration,
                                                       double centerFraction, uint64_t seed, bool equispaced = false);
 
+/** Variable-density random phase-encode rows: the centre block fully sampled, the other rows
+ * drawn with probability ~ (1 - |ky| / (H/2))^power, scaled so that the overall rate is
+ * 1 / acceleration. Seeded. [height][width], 0 / 1. */
+DAPSMRI_EXPORT std::vector<unsigned char> VariableDensityMask(int64_t height, int64_t width, double acceleration,
+                                                              double centerFraction, uint64_t seed, double power = 2.0);
+
+/** A 2-D variable-density Poisson-disc mask (as `bart poisson`), for simulated 2-D phase
+ * encoding: no two samples closer than a radius that grows with the distance from the centre,
+ * a fully sampled centre square of side `calibration`, the radius chosen so the rate is
+ * 1 / acceleration (within 5 %). Seeded. [height][width], 0 / 1. */
+DAPSMRI_EXPORT std::vector<unsigned char> PoissonDiscMask(int64_t height, int64_t width, double acceleration,
+                                                          int64_t calibration, uint64_t seed);
+
 /** k-space y_c = M F (S_c x) + noise (complex Gaussian, std noiseStd per real part on sampled
  * entries), pixel-interleaved [y][x][coil]. */
 DAPSMRI_EXPORT std::vector<std::complex<float>> SimulateKSpace(const std::vector<std::complex<float>> & image,

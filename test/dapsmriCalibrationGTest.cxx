@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <random>
+#include <unistd.h>
 
 using Complex = std::complex<float>;
 
@@ -86,7 +87,8 @@ TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
   namespace fs = std::filesystem;
   const auto     param = GetParam();
   const fs::path file = fs::path(::testing::TempDir()) /
-                        ("dapsmri_maps_" + std::to_string(param.acceleration) + "_" + std::to_string(param.calibrationLines) + ".h5");
+                        ("dapsmri_maps_" + std::string(param.method) + "_" + std::to_string(param.calibrationLines) + "_" +
+                         std::to_string(getpid()) + ".h5");
   fs::remove(file);
   const std::string command = std::string(ISMRMRD_GENERATOR) + " -m 64 -c 8 -n 0.0 -a " + std::to_string(param.acceleration) +
                               " -w " + std::to_string(param.calibrationLines) + " -o " + file.string() + " > /dev/null 2>&1";

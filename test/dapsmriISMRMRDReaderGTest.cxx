@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using dapsmri::RawData;
@@ -24,7 +25,8 @@ namespace
 fs::path
 TestFolder()
 {
-  const fs::path folder = fs::path(::testing::TempDir()) / "dapsmri_ismrmrd";
+  // One folder per process: CTest runs the tests of this file as parallel processes.
+  const fs::path folder = fs::path(::testing::TempDir()) / ("dapsmri_ismrmrd_" + std::to_string(getpid()));
   fs::create_directories(folder);
   return folder;
 }

@@ -384,3 +384,69 @@ TEST(MRIDAPSReconstructionImageFilterErrors, BadParameters)
   filter->SetNumberOfSamples(0);
   EXPECT_NE(ErrorOf([&] { filter->Update(); }).find("samples"), std::string::npos);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Undersampling masks.
+namespace
+{
+double
+SampledFraction(const std::vector<unsigned char> & mask)
+{
+  return static_cast<double>(std::count(mask.begin(), mask.end(), 1)) / static_cast<double>(mask.size());
+}
+} // namespace
+
+TEST(UndersamplingMasks, FastMRIRandomAndEquispacedReachTheRateWithACentreBlock)
+{
+  for (bool equispaced : { false, true })
+  {
+    const auto mask = dapsmri::FastMRIMask(256, 64, 4.0, 0.08, 5, equispaced);
+    EXPECT_NEAR(SampledFraction(mask), 0.25, 0.04) << equispaced;
+    for (int64_t y = 128 - 10; y < 128 + 10; ++y) // 0.08 * 256 = 20 centre lines
+      EXPECT_EQ(mask[static_cast<size_t>(y * 64)], 1) << y;
+    EXPECT_EQ(mask, dapsmri::FastMRIMask(256, 64, 4.0, 0.08, 5, equispaced)); // seeded
+  }
+  EXPECT_NE(dapsmri::FastMRIMask(256, 8, 4.0, 0.08, 5), dapsmri::FastMRIMask(256, 8, 4.0, 0.08, 6));
+}
+
+TEST(UndersamplingMasks, VariableDensityIsDenserNearTheCentre)
+{
+  const auto mask = dapsmri::VariableDensityMask(512, 4, 4.0, 0.04, 3);
+  EXPECT_NEAR(SampledFraction(mask), 0.25, 0.04);
+  int inner = 0, outer = 0;
+  for (int64_t y = 0; y < 512; ++y)
+  {
+    const auto d = std::abs(y - 256);
+    if (d > 20 && d < 120)
+      inner += mask[static_cast<size_t>(y * 4)];
+    if (d >= 156)
+      outer += mask[static_cast<size_t>(y * 4)];
+  }
+  EXPECT_GT(inner, 2 * outer); // 198 and 200 candidate rows: far fewer taken far out
+}
+
+TEST(UndersamplingMasks, PoissonDiscKeepsItsDistancesAndRate)
+{
+  const auto mask = dapsmri::PoissonDiscMask(96, 80, 5.0, 12, 4);
+  EXPECT_NEAR(SampledFraction(mask), 0.2, 0.2 * 0.05 + 1e-9);
+  for (int64_t y = 48 - 6; y < 48 + 6; ++y) // the calibration square
+    for (int64_t x = 40 - 6; x < 40 + 6; ++x)
+      EXPECT_EQ(mask[static_cast<size_t>(y * 80 + x)], 1);
+  // Samples keep their distance: far fewer right / lower neighbours than a uniform random mask of
+  // the same rate would have (2 x rate per sample), and none at all far from the centre, where the
+  // radius exceeds 1.5 pixels.
+  int touching = 0, samples = 0, farTouching = 0;
+  for (int64_t y = 1; y + 1 < 96; ++y)
+    for (int64_t x = 1; x + 1 < 80; ++x)
+      if (mask[static_cast<size_t>(y * 80 + x)] && (std::abs(y - 48) > 8 || std::abs(x - 40) > 8))
+      {
+        const int n = mask[static_cast<size_t>(y * 80 + x + 1)] + mask[static_cast<size_t>((y + 1) * 80 + x)];
+        touching += n;
+        ++samples;
+        if (std::abs(y - 48) > 36 || std::abs(x - 40) > 30)
+          farTouching += n;
+      }
+  EXPECT_LT(touching, 0.5 * 2 * 0.2 * samples);
+  EXPECT_EQ(farTouching, 0);
+  EXPECT_THROW(dapsmri::PoissonDiscMask(16, 16, 1.0, 4, 1), itk::ExceptionObject);
+}

@@ -107,6 +107,136 @@ FastMRIMask(int64_t height, int64_t width, double acceleration, double centerFra
   });
 }
 
+std::vector<unsigned char>
+VariableDensityMask(int64_t height, int64_t width, double acceleration, double centerFraction, uint64_t seed,
+                    double power)
+{
+  return TranslateErrors("dapsmri::VariableDensityMask", [&] {
+    if (!(acceleration >= 1.0) || !(centerFraction > 0.0) || centerFraction > 1.0 || height < 1 || width < 1 ||
+        !(power >= 0.0))
+      throw std::invalid_argument("VariableDensityMask: need acceleration >= 1, 0 < centre fraction <= 1, power >= 0");
+    const int64_t       center = std::max<int64_t>(1, std::llround(height * centerFraction));
+    const int64_t       start = (height - center + 1) / 2;
+    std::vector<double> density(static_cast<size_t>(height));
+    double              outerSum = 0.0;
+    for (int64_t y = 0; y < height; ++y)
+    {
+      const double distance = std::abs(static_cast<double>(y - height / 2)) / std::max<double>(1.0, height / 2.0);
+      density[static_cast<size_t>(y)] = std::pow(std::max(0.0, 1.0 - distance), power);
+      if (y < start || y >= start + center)
+        outerSum += density[static_cast<size_t>(y)];
+    }
+    // Scale the outer densities so that their expected count brings the total to H / R.
+    const double wanted = std::max(0.0, height / acceleration - center);
+    const double scale = outerSum > 0.0 ? wanted / outerSum : 0.0;
+    std::mt19937_64                        engine(seed);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::vector<unsigned char>             mask(static_cast<size_t>(height * width), 0);
+    for (int64_t y = 0; y < height; ++y)
+    {
+      const bool inside = y >= start && y < start + center;
+      if (inside || uniform(engine) < std::min(1.0, scale * density[static_cast<size_t>(y)]))
+        std::fill_n(mask.begin() + y * width, width, 1);
+    }
+    return mask;
+  });
+}
+
+namespace
+{
+/** Bridson's dart throwing with a radius r(p) = base * (1 + 2 * distance from the centre). */
+std::vector<unsigned char>
+PoissonDisc(int64_t H, int64_t W, double base, int64_t calibration, uint64_t seed)
+{
+  std::mt19937_64                        engine(seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<unsigned char>             mask(static_cast<size_t>(H * W), 0);
+  std::vector<std::pair<double, double>> points, active;
+  const auto radius = [&](double y, double x) {
+    const double dy = (y - H / 2) / (H / 2.0), dx = (x - W / 2) / (W / 2.0);
+    return base * (1.0 + 2.0 * std::sqrt(dy * dy + dx * dx));
+  };
+  // A grid of cells smaller than the smallest radius holds at most one point each, so a
+  // candidate only needs the cells within the largest radius around it.
+  const double          cell = base / std::sqrt(2.0);
+  const int64_t         rowsOfCells = static_cast<int64_t>(H / cell) + 1, columnsOfCells = static_cast<int64_t>(W / cell) + 1;
+  std::vector<int64_t>  grid(static_cast<size_t>(rowsOfCells * columnsOfCells), -1);
+  const int64_t         reach = static_cast<int64_t>(std::ceil(base * (1.0 + 2.0 * std::sqrt(2.0)) / cell));
+  const auto farEnough = [&](double y, double x) {
+    const double  r = radius(y, x);
+    const int64_t cy = static_cast<int64_t>(y / cell), cx = static_cast<int64_t>(x / cell);
+    for (int64_t gy = std::max<int64_t>(0, cy - reach); gy <= std::min(rowsOfCells - 1, cy + reach); ++gy)
+      for (int64_t gx = std::max<int64_t>(0, cx - reach); gx <= std::min(columnsOfCells - 1, cx + reach); ++gx)
+      {
+        const int64_t index = grid[static_cast<size_t>(gy * columnsOfCells + gx)];
+        if (index < 0)
+          continue;
+        const auto & p = points[static_cast<size_t>(index)];
+        if ((p.first - y) * (p.first - y) + (p.second - x) * (p.second - x) < r * r)
+          return false;
+      }
+    return true;
+  };
+  const auto add = [&](double y, double x) {
+    points.push_back({ y, x });
+    active.push_back(points.back());
+    grid[static_cast<size_t>(static_cast<int64_t>(y / cell) * columnsOfCells + static_cast<int64_t>(x / cell))] =
+      static_cast<int64_t>(points.size()) - 1;
+  };
+  add(H / 2.0, W / 2.0);
+  while (!active.empty())
+  {
+    const size_t i = static_cast<size_t>(uniform(engine) * active.size()) % active.size();
+    const auto   centre = active[i];
+    bool         placed = false;
+    for (int attempt = 0; attempt < 30 && !placed; ++attempt)
+    {
+      const double r = radius(centre.first, centre.second) * (1.0 + uniform(engine));
+      const double angle = 2.0 * M_PI * uniform(engine);
+      const double y = centre.first + r * std::sin(angle), x = centre.second + r * std::cos(angle);
+      if (y < 0 || y >= H || x < 0 || x >= W || !farEnough(y, x))
+        continue;
+      add(y, x);
+      placed = true;
+    }
+    if (!placed)
+      active.erase(active.begin() + static_cast<long>(i));
+  }
+  for (const auto & p : points)
+    mask[static_cast<size_t>(static_cast<int64_t>(p.first) * W + static_cast<int64_t>(p.second))] = 1;
+  const int64_t y0 = (H - calibration + 1) / 2, x0 = (W - calibration + 1) / 2;
+  for (int64_t y = std::max<int64_t>(0, y0); y < std::min(H, y0 + calibration); ++y)
+    for (int64_t x = std::max<int64_t>(0, x0); x < std::min(W, x0 + calibration); ++x)
+      mask[static_cast<size_t>(y * W + x)] = 1;
+  return mask;
+}
+} // namespace
+
+std::vector<unsigned char>
+PoissonDiscMask(int64_t height, int64_t width, double acceleration, int64_t calibration, uint64_t seed)
+{
+  return TranslateErrors("dapsmri::PoissonDiscMask", [&] {
+    if (!(acceleration > 1.0) || height < 2 || width < 2 || calibration < 0 ||
+        calibration * calibration * acceleration > static_cast<double>(height * width))
+      throw std::invalid_argument("PoissonDiscMask: need acceleration > 1 and a calibration square smaller than the "
+                                  "sampled fraction");
+    // Bisection on the base radius: the sampled fraction falls as the radius grows.
+    double lo = 0.3, hi = 0.5 * std::max(height, width);
+    std::vector<unsigned char> best;
+    for (int iteration = 0; iteration < 30; ++iteration)
+    {
+      const double mid = 0.5 * (lo + hi);
+      auto         mask = PoissonDisc(height, width, mid, calibration, seed);
+      const double rate = static_cast<double>(std::count(mask.begin(), mask.end(), 1)) / static_cast<double>(mask.size());
+      best = mask;
+      if (std::abs(rate * acceleration - 1.0) < 0.05)
+        break;
+      (rate * acceleration > 1.0 ? lo : hi) = mid;
+    }
+    return best;
+  });
+}
+
 std::vector<std::complex<float>>
 SimulateKSpace(const std::vector<std::complex<float>> & image, const std::vector<std::complex<float>> & coilMaps,
                int64_t coils, int64_t height, int64_t width, const std::vector<unsigned char> & mask, double noiseStd,
