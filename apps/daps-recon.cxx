@@ -5,6 +5,8 @@
 #include "dapsmriISMRMRDReader.h"
 #include "dapsmriRecon.xml.h"
 
+#include <chrono>
+#include <filesystem>
 #include <iostream>
 
 namespace
@@ -27,6 +29,9 @@ and set the data-term noise level (tau) unless --tau is given.
   --no-prewhitening      ignore the noise scans
   --adjoint-only         write the zero-filled SENSE image (sum_c conj(S_c) F^H y_c) instead of running DAPS
   --std-output PATH      per-pixel posterior standard deviation (needs --samples > 1)
+  --save-coil-maps PATH  also write the coil maps used, complex (x, y, coil) (one slice only)
+  --save-kspace PATH     also write the prewhitened k-space, complex (x, y, coil), and its mask
+                         as PATH's stem + _mask.nrrd (one slice only)
   --complex              write the complex reconstruction instead of its magnitude
   --model PATH           TorchScript prior (default: the shipped brain prior)
   --device D             cpu | cuda:0 (default cpu)
@@ -100,14 +105,23 @@ ToImage(const std::vector<TValue> & values, int64_t height, int64_t width, int64
 int
 ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const std::string & output)
 {
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  double     readSeconds = 0.0, calibrationSeconds = 0.0, dapsSeconds = 0.0, writeSeconds = 0.0;
+  auto       start = Clock::now();
   ISMRMRDReadOptions options;
   options.dataset = args.Get("dataset");
   options.keepRepetitions = args.Has("keep-repetitions");
-  RawData    data = ReadISMRMRD(input, options);
-  const bool prewhiten = !args.Has("no-prewhitening") && !data.noise.empty();
+  RawData data = ReadISMRMRD(input, options);
+  readSeconds = since(start);
+  start = Clock::now();
+  const bool   prewhiten = !args.Has("no-prewhitening") && !data.noise.empty();
   const double noiseStd = prewhiten ? PrewhitenCoils(data) : 0.0;
+  calibrationSeconds += since(start);
   const std::string mapsChoice = args.Has("coil-maps") ? args.Get("coil-maps") : "espirit";
   const bool        estimate = mapsChoice == "espirit" || mapsChoice == "walsh";
+  if ((args.Has("save-coil-maps") || args.Has("save-kspace")) && data.slices.size() > 1)
+    throw std::invalid_argument("--save-coil-maps and --save-kspace need a single-slice file");
   if (!estimate && data.slices.size() > 1)
     throw std::invalid_argument("coil maps from a file fit one slice; this file has " +
                                 std::to_string(data.slices.size()) + " (use --coil-maps espirit or walsh)");
@@ -132,9 +146,22 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
       throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
     filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
     filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
+    start = Clock::now();
     auto maps = !estimate ? app::ReadMultiCoil(mapsChoice)
                           : ToImage<app::MultiCoilImage>(mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s),
                                                          s.height, s.width, s.coils);
+    calibrationSeconds += since(start);
+    if (args.Has("save-coil-maps"))
+      app::WriteMultiCoil(maps, args.Get("save-coil-maps"));
+    if (args.Has("save-kspace"))
+    {
+      const std::string path = args.Get("save-kspace");
+      app::WriteMultiCoil(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils), path);
+      const auto name = std::filesystem::path(path).filename().string();
+      app::WriteImageAtomically(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1).GetPointer(),
+                                (std::filesystem::path(path).parent_path() / (name.substr(0, name.find('.')) + "_mask.nrrd")).string());
+    }
+    start = Clock::now();
     const size_t plane = static_cast<size_t>(s.width * s.height);
     if (adjointOnly)
     {
@@ -147,6 +174,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     }
     filter->SetCoilSensitivities(maps);
     filter->Update();
+    dapsSeconds += since(start);
     const auto * out = filter->GetOutput()->GetBufferPointer();
     std::copy(out, out + plane, complexVolume->GetBufferPointer() + i * plane);
     std::transform(out, out + plane, magnitude->GetBufferPointer() + i * plane, [](std::complex<float> z) { return std::abs(z); });
@@ -160,12 +188,16 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     std::cerr << "slice " << i + 1 << "/" << data.slices.size() << ": " << stats.totalSeconds << " s, residual "
               << filter->GetRelativeResidual() << ", tau " << filter->GetUsedTau() << '\n';
   }
+  start = Clock::now();
   if (args.Has("complex"))
     app::WriteImageAtomically(complexVolume.GetPointer(), output);
   else
     app::WriteImageAtomically(magnitude.GetPointer(), output);
   if (args.Has("std-output"))
     app::WriteImageAtomically(deviation.GetPointer(), args.Get("std-output"));
+  writeSeconds = since(start);
+  std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << calibrationSeconds << " s, DAPS "
+            << dapsSeconds << " s, writer " << writeSeconds << " s\n";
   std::cerr << "prior " << model << "; " << data.slices.size() << " slice(s), " << data.coils << " coils"
             << (prewhiten ? ", prewhitened" : "") << "; NFE " << nfe << ", data gradients " << gradients << ", "
             << seconds << " s; largest data residual " << residual << " (relative); wrote " << output << '\n';
@@ -218,7 +250,9 @@ main(int argc, char * argv[])
   {
     auto defaults = app::SamplerFlagDefaults();
     defaults.insert({ { "kspace", "" }, { "coil-maps", "" }, { "mask", "" }, { "std-output", "" }, { "dataset", "dataset" },
-                      { "ismrmrd", "" } });
+                      { "ismrmrd", "" },
+                      { "save-coil-maps", "" },
+                      { "save-kspace", "" } });
     app::Arguments args(argc, argv, defaults, { "xml", "help", "complex", "keep-repetitions", "no-prewhitening", "adjoint-only" });
     if (args.Has("xml"))
     {

@@ -119,29 +119,32 @@ ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize, double threshold, double
     const auto    rows = region.sum(1).nonzero().flatten(), columns = region.sum(0).nonzero().flatten();
     const int64_t r0 = rows.min().item<int64_t>(), Ly = rows.max().item<int64_t>() - r0 + 1;
     const int64_t c0 = columns.min().item<int64_t>(), Lx = columns.max().item<int64_t>() - c0 + 1;
-    const int64_t kk = std::min<int64_t>({ kernelSize, Ly, Lx });
+    // Few calibration lines: a kernel shorter along y keeps at least three rows of blocks, so the
+    // calibration matrix stays well determined (the kernel still spans `kernelSize` along x).
+    const int64_t kh = std::max<int64_t>(1, std::min<int64_t>(kernelSize, Ly - 2));
+    const int64_t kw = std::min<int64_t>(kernelSize, Lx);
     auto          calibration = k.narrow(1, r0, Ly).narrow(2, c0, Lx); // [C, Ly, Lx]
 
-    // Calibration matrix: one row per kk x kk block, C * kk * kk columns.
-    auto blocks = calibration.unfold(1, kk, 1).unfold(2, kk, 1); // [C, ny, nx, kk, kk]
-    auto matrix = blocks.permute({ 1, 2, 0, 3, 4 }).reshape({ -1, C * kk * kk });
+    // Calibration matrix: one row per kh x kw block, C * kh * kw columns.
+    auto blocks = calibration.unfold(1, kh, 1).unfold(2, kw, 1); // [C, ny, nx, kh, kw]
+    auto matrix = blocks.permute({ 1, 2, 0, 3, 4 }).reshape({ -1, C * kh * kw });
     if (matrix.size(0) < matrix.size(1) / 4)
       throw std::invalid_argument("the calibration region is too small for ESPIRiT (" + std::to_string(Ly) + " x " +
                                   std::to_string(Lx) + "); use Walsh maps");
     auto [U, S, Vh] = torch::linalg_svd(matrix, false);
     const auto keep = (S > threshold * S.max()).sum().item<int64_t>();
-    auto       kernels = Vh.narrow(0, 0, keep).reshape({ keep, C, kk, kk });
+    auto       kernels = Vh.narrow(0, 0, keep).reshape({ keep, C, kh, kw });
 
     // Each kernel in image space (zero-padded to the matrix, centred inverse FFT), then per pixel
     // G = sum_n a_n a_n^H over the kernels' coil vectors a_n; its top eigenvector is the map.
     // Kernels go through in small groups: all of them at once would need keep x C x H x W values.
     auto G = torch::zeros({ H, W, C, C }, kernels.options());
-    const double scale = std::sqrt(static_cast<double>(H * W)) / static_cast<double>(kk);
+    const double scale = std::sqrt(static_cast<double>(H * W) / static_cast<double>(kh * kw));
     for (int64_t first = 0; first < keep; first += 8)
     {
       const int64_t n = std::min<int64_t>(8, keep - first);
       auto          padded = torch::zeros({ n, C, H, W }, kernels.options());
-      padded.narrow(2, H / 2 - kk / 2, kk).narrow(3, W / 2 - kk / 2, kk).copy_(kernels.narrow(0, first, n));
+      padded.narrow(2, H / 2 - kh / 2, kh).narrow(3, W / 2 - kw / 2, kw).copy_(kernels.narrow(0, first, n));
       auto a = (CenteredIFFT2(padded) * scale).permute({ 2, 3, 1, 0 }); // [H, W, C, n]
       G += a.matmul(a.conj().transpose(-1, -2));
     }
