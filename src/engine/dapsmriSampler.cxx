@@ -130,9 +130,10 @@ torch::Tensor
 DAPSSampler::PosteriorGradient(const torch::Tensor & x, const torch::Tensor & x0hat, const torch::Tensor & y,
                                double r)
 {
+  // In place, no temporaries: this runs mcmcSteps times per annealing level.
   auto g = m_Operator.DataGradient(x, y);
   g.div_(m_Config.tau * m_Config.tau);
-  g.add_(x - x0hat, 1.0 / (r * r));
+  g.add_(x, 1.0 / (r * r)).sub_(x0hat, 1.0 / (r * r));
   return g;
 }
 
@@ -141,10 +142,12 @@ DAPSSampler::Langevin(const torch::Tensor & x0hat, const torch::Tensor & y, doub
 {
   auto         x = x0hat.clone();
   const double noise = std::sqrt(2.0 * lr);
+  auto         epsilon = torch::empty({ x.size(0), x.size(1), x.size(2), 2 }); // refilled in place
   for (int j = 0; j < m_Config.mcmcSteps; ++j)
   {
     auto g = PosteriorGradient(x, x0hat, y, r);
-    x.add_(g, -lr).add_(Noise(x.sizes().vec()), noise);
+    epsilon.normal_(0.0, 1.0, m_Generator);
+    x.add_(g, -lr).add_(torch::view_as_complex(epsilon), noise);
   }
   return x;
 }
