@@ -70,6 +70,13 @@ def psnr(a, b, peak):
     return float(10 * np.log10(peak ** 2 / np.mean((a - b) ** 2)))
 
 
+def save_montage(path, panels, peak):
+    """reference | zero-filled | BART | DAPS on one grey scale."""
+    from PIL import Image
+    row = np.concatenate([np.clip(p / peak, 0, 1) for p in panels], axis=1)
+    Image.fromarray((255 * row).astype(np.uint8)).save(path)
+
+
 def write_cfl(path, array):
     """BART's .cfl/.hdr: column-major complex64 with a text header of dimensions."""
     dims = list(array.shape) + [1] * (16 - array.ndim)
@@ -149,6 +156,11 @@ def main():
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             d = np.asarray(nib.load(case + "_daps.nii.gz").dataobj).T
             results["DAPS"].append((psnr(d, ref, peak), ssim(d, ref, peak)))
+            best_so_far = max(results["BART"], key=lambda lam: results["BART"][lam][-1][0])
+            subprocess.run(["bart", "pics", "-S", "-R", f"W:7:0:{best_so_far}", case + "_k", case + "_espirit",
+                            case + "_bart"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            b = np.abs(read_cfl(case + "_bart")[:, :, 0, 0].T)
+            save_montage(case + ".png", [ref, np.abs(zf), b, d], peak)
             print(f"R={R:g} slice {i}: DAPS {results['DAPS'][-1][0]:.2f} dB in {time.time() - start:.0f} s",
                   file=sys.stderr)
         best = max(results["BART"], key=lambda lam: np.mean([p for p, _ in results["BART"][lam]]))
