@@ -107,7 +107,8 @@ ErrorOf(F && f)
 /** A small valid Cartesian file written with libismrmrd; `edit` may change header and lines. */
 template <typename EditHeader>
 std::string
-WriteFile(const std::string & name, EditHeader && editHeader, int acquisitions, uint16_t channels = 2)
+WriteFile(const std::string & name, EditHeader && editHeader, int acquisitions, uint16_t channels = 2,
+          uint16_t samples = 8, uint16_t centerSample = 4)
 {
   const fs::path file = TestFolder() / name;
   fs::remove(file);
@@ -130,10 +131,13 @@ WriteFile(const std::string & name, EditHeader && editHeader, int acquisitions, 
   d.writeHeader(xml.str());
   for (int i = 0; i < acquisitions; ++i)
   {
-    ISMRMRD::Acquisition a(8, channels);
+    ISMRMRD::Acquisition a(samples, channels);
     a.idx().kspace_encode_step_1 = static_cast<uint16_t>(i);
-    a.center_sample() = 4;
-    std::fill(a.data_begin(), a.data_end(), Complex(1.0f, 0.0f));
+    a.center_sample() = centerSample;
+    // Sample s of line i, coil c holds (i, s + 10 c): where each one lands can be checked.
+    for (uint16_t c = 0; c < channels; ++c)
+      for (uint16_t s = 0; s < samples; ++s)
+        a.data(s, c) = Complex(static_cast<float>(i), static_cast<float>(s + 10 * c));
     d.appendAcquisition(a);
   }
   return file.string();
@@ -245,6 +249,85 @@ TEST(ISMRMRDReader, RepetitionsAverageByDefault)
 }
 
 // ---------------------------------------------------------------------------------------------
+TEST(ISMRMRDReader, PartialFourierAndAsymmetricEchoAreZeroFilledInPlace)
+{
+  // Phase encoding: 6 of 8 lines acquired, steps 0..5 with the centre at step 4 (partial Fourier):
+  // step e lands on row e - 4 + 8/2 = e, rows 6 and 7 stay empty. Readout: 6 samples with the echo
+  // centre at sample 2 (asymmetric echo) land on columns 2..7 (centre sample -> column 8/2 = 4).
+  const auto file = WriteFile(
+    "partial.h5",
+    [](ISMRMRD::IsmrmrdHeader & h) { h.encoding[0].encodingLimits.kspace_encoding_step_1 = ISMRMRD::Limit(0, 5, 4); }, 6, 2,
+    6, 2);
+  const RawData data = ReadISMRMRD(file);
+  const auto &  s = data.slices.at(0);
+  ASSERT_EQ(s.height, 8);
+  ASSERT_EQ(s.width, 8);
+  for (int64_t y = 0; y < 8; ++y)
+  {
+    EXPECT_EQ(s.mask[static_cast<size_t>(y * 8)], y < 6 ? 1 : 0) << "row " << y;
+    for (int64_t x = 0; x < 8; ++x)
+      for (int64_t c = 0; c < 2; ++c)
+      {
+        const Complex v = s.kSpace[static_cast<size_t>((y * 8 + x) * 2 + c)];
+        const Complex expected = (y < 6 && x >= 2) ? Complex(static_cast<float>(y), static_cast<float>(x - 2 + 10 * c))
+                                                   : Complex(0.0f, 0.0f);
+        EXPECT_EQ(v, expected) << "row " << y << " column " << x << " coil " << c;
+      }
+  }
+}
+
+TEST(ISMRMRDReader, SlicesAreOrderedInSpaceWithTheirOrientation)
+{
+  // Three slices written in the order 2, 0, 1 along a slice direction of (0, 0, -1), with an
+  // oblique in-plane orientation: read (0, 1, 0), phase (1, 0, 0).
+  const fs::path file = TestFolder() / "slices.h5";
+  fs::remove(file);
+  {
+    ISMRMRD::Dataset       d(file.string().c_str(), "dataset", true);
+    ISMRMRD::IsmrmrdHeader h;
+    ISMRMRD::Encoding      e;
+    e.encodedSpace.matrixSize = ISMRMRD::MatrixSize(4, 4, 1);
+    e.encodedSpace.fieldOfView_mm = { 40.0f, 80.0f, 3.0f };
+    e.reconSpace = e.encodedSpace;
+    e.trajectory = ISMRMRD::TrajectoryType::CARTESIAN;
+    e.encodingLimits.kspace_encoding_step_1 = ISMRMRD::Limit(0, 3, 2);
+    h.encoding.push_back(e);
+    std::ostringstream xml;
+    ISMRMRD::serialize(h, xml);
+    d.writeHeader(xml.str());
+    for (int slice : { 2, 0, 1 })
+      for (uint16_t line = 0; line < 4; ++line)
+      {
+        ISMRMRD::Acquisition a(4, 1);
+        a.idx().kspace_encode_step_1 = line;
+        a.idx().slice = static_cast<uint16_t>(slice);
+        a.center_sample() = 2;
+        const float position[3] = { 1.0f, 2.0f, -5.0f * static_cast<float>(slice) }, read[3] = { 0, 1, 0 },
+                    phase[3] = { 1, 0, 0 }, normal[3] = { 0, 0, -1 };
+        std::copy(position, position + 3, a.position());
+        std::copy(read, read + 3, a.read_dir());
+        std::copy(phase, phase + 3, a.phase_dir());
+        std::copy(normal, normal + 3, a.slice_dir());
+        std::fill(a.data_begin(), a.data_end(), Complex(static_cast<float>(slice), 0.0f));
+        d.appendAcquisition(a);
+      }
+  }
+  const RawData data = ReadISMRMRD(file.string());
+  ASSERT_EQ(data.slices.size(), 3u);
+  // Along (0, 0, -1), z = 0, -5, -10 are at 0, 5, 10: file slices 0, 1, 2 in that order.
+  for (int i = 0; i < 3; ++i)
+  {
+    EXPECT_EQ(data.slices[static_cast<size_t>(i)].sliceIndex, i);
+    EXPECT_EQ(data.slices[static_cast<size_t>(i)].kSpace[0], Complex(static_cast<float>(i), 0.0f));
+  }
+  const auto & s = data.slices[1];
+  EXPECT_EQ(s.readDirection, (std::array<double, 3>{ 0, 1, 0 }));
+  EXPECT_EQ(s.phaseDirection, (std::array<double, 3>{ 1, 0, 0 }));
+  EXPECT_EQ(s.spacing, (std::array<double, 2>{ 10.0, 20.0 }));
+  // Origin: centre minus 2 pixels along read (10 mm each) and 2 along phase (20 mm each).
+  EXPECT_EQ(s.Origin(), (std::array<double, 3>{ 1.0 - 40.0, 2.0 - 20.0, -5.0 }));
+}
+
 TEST(ISMRMRDReaderErrors, MissingAndNonHDF5Files)
 {
   EXPECT_NE(ErrorOf([] { ReadISMRMRD("/nonexistent/file.h5"); }).find("no such file"), std::string::npos);
