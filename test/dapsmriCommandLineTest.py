@@ -1,6 +1,6 @@
 """Command-line tests of daps-recon and daps-simulate (run by CTest).
 
-usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL ISMRMRD_GENERATOR
+usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL ISMRMRD_GENERATOR BROKEN_ISMRMRD_WRITER
 """
 import os
 import re
@@ -10,7 +10,7 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
-BIN, TINY, BROKEN, GENERATOR = sys.argv[1:5]
+BIN, TINY, BROKEN, GENERATOR, BROKEN_WRITER = sys.argv[1:6]
 RECON = os.path.join(BIN, "daps-recon")
 SIMULATE = os.path.join(BIN, "daps-simulate")
 FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
@@ -165,6 +165,21 @@ class RawDataInput(unittest.TestCase):
         r = run(RECON, "--ismrmrd", self.raw, "--model", TINY, *FAST, out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(nrrd_header(out)["sizes"], "32 32 1")  # repetitions averaged
+
+    def test_broken_or_unsupported_raw_files(self):
+        for kind, needle in (("empty", "no acquisitions"), ("disagreeing", "disagrees"), ("radial", "not Cartesian")):
+            raw = os.path.join(self.dir, kind + ".h5")
+            self.assertEqual(run(BROKEN_WRITER, kind, raw).returncode, 0)
+            out = os.path.join(self.dir, kind + ".nrrd")
+            r = run(RECON, raw, out, "--model", TINY, *FAST)
+            self.assertNotEqual(r.returncode, 0, kind)
+            self.assertIn(needle, r.stderr)
+            self.assertFalse(os.path.exists(out))
+        out = os.path.join(self.dir, "dataset.nrrd")
+        r = run(RECON, self.raw, out, "--dataset", "nosuchdataset", "--model", TINY, *FAST)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("nosuchdataset", r.stderr)
+        self.assertFalse(os.path.exists(out))
 
     def test_truncated_raw_file(self):
         truncated = os.path.join(self.dir, "truncated.h5")
