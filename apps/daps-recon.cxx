@@ -6,6 +6,7 @@
 #include "dapsmriRecon.xml.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -50,6 +51,38 @@ and set the data-term noise level (tau) unless --tau is given.
 using namespace dapsmri;
 using Volume = itk::Image<float, 3>;
 using ComplexVolume = itk::Image<std::complex<float>, 3>;
+
+/** The slices must stack into one volume: same matrix and orientation, equally spaced (or one
+ * slice whose repetitions are stacked, with --keep-repetitions). */
+void
+CheckStackable(const std::vector<RawSlice> & slices)
+{
+  const auto & first = slices.front();
+  bool         repetitions = false, slicesDiffer = false;
+  for (const auto & s : slices)
+  {
+    if (s.width != first.width || s.height != first.height)
+      throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
+    if (s.readDirection != first.readDirection || s.phaseDirection != first.phaseDirection ||
+        s.sliceDirection != first.sliceDirection)
+      throw std::invalid_argument("slices with different orientations cannot form one volume");
+    repetitions = repetitions || s.repetition > 0;
+    slicesDiffer = slicesDiffer || s.sliceIndex != first.sliceIndex;
+  }
+  if (repetitions && slicesDiffer)
+    throw std::invalid_argument("--keep-repetitions needs a single-slice file (the output stacks the repetitions)");
+  for (size_t i = 2; !repetitions && i < slices.size(); ++i)
+  {
+    double a = 0.0, b = 0.0;
+    for (int k = 0; k < 3; ++k)
+    {
+      a += (slices[1].position[k] - first.position[k]) * first.sliceDirection[k];
+      b += (slices[i].position[k] - slices[i - 1].position[k]) * first.sliceDirection[k];
+    }
+    if (std::abs(a - b) > 1e-3 * std::max(1.0, std::abs(a)))
+      throw std::invalid_argument("the slices are not equally spaced; they cannot form one volume");
+  }
+}
 
 template <typename TImage>
 typename TImage::Pointer
@@ -129,11 +162,10 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   auto              filter = app::FilterType::New();
   const bool        adjointOnly = args.Has("adjoint-only");
   const std::string model = adjointOnly ? std::string("none (zero-filled)") : app::ConfigureFilter(filter, args, false);
-  if (noiseStd > 0.0 && !args.Given("tau"))
-    filter->SetNoiseStandardDeviation(noiseStd);
   if (!adjointOnly)
     app::ObserveProgress(filter, "DAPS reconstruction");
 
+  CheckStackable(data.slices);
   auto magnitude = MakeVolume<Volume>(data.slices);
   auto complexVolume = MakeVolume<ComplexVolume>(data.slices);
   auto deviation = MakeVolume<Volume>(data.slices);
@@ -142,8 +174,8 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   for (size_t i = 0; i < data.slices.size(); ++i)
   {
     const auto & s = data.slices[i];
-    if (s.width != data.slices.front().width || s.height != data.slices.front().height)
-      throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
+    if (noiseStd > 0.0 && !args.Given("tau"))
+      filter->SetNoiseStandardDeviation(noiseStd / std::sqrt(static_cast<double>(s.averages))); // averaging lowers it
     filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
     filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
     start = Clock::now();
@@ -270,10 +302,10 @@ main(int argc, char * argv[])
       return args.Has("help") ? 0 : 2;
     }
     const std::string output = positional.back();
-    app::CheckImageOutputPath(output);
+    app::CheckImageOutputPath(output, true);
     if (args.Has("std-output"))
     {
-      app::CheckImageOutputPath(args.Get("std-output"));
+      app::CheckImageOutputPath(args.Get("std-output"), true);
       if (args.Int("samples") < 2)
         throw std::invalid_argument("--std-output needs --samples 2 or more");
     }

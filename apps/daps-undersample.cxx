@@ -22,6 +22,8 @@ main(int argc, char * argv[])
                    "                        [--mask random|equispaced|variable-density] [--seed S] [--dataset NAME]\n";
       return args.Has("help") ? 0 : 2;
     }
+    if (args.Int("seed") < 0)
+      throw std::invalid_argument("--seed must not be negative");
     const auto data = ReadISMRMRD(args.Positional()[0], { args.Get("dataset"), false });
     const int64_t H = data.slices.front().height;
     if (args.Get("mask") == "poisson")

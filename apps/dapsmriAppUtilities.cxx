@@ -91,14 +91,25 @@ Arguments::Has(const std::string & name) const
 }
 
 void
-CheckImageOutputPath(const std::string & path)
+CheckImageOutputPath(const std::string & path, bool floatingPoint)
 {
   namespace fs = std::filesystem;
   const fs::path folder = fs::path(path).parent_path();
   if (!folder.empty() && !fs::is_directory(folder))
     throw std::invalid_argument("cannot write " + path + ": the folder " + folder.string() + " does not exist");
   if (!itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::WriteMode))
-    throw std::invalid_argument("cannot write " + path + ": unknown image format (use .nii.gz, .nrrd, .mha or .png)");
+    throw std::invalid_argument("cannot write " + path + ": unknown image format (use .nii.gz, .nrrd or .mha)");
+  if (floatingPoint)
+  {
+    static const char * const volumes[] = { ".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".vtk" };
+    const auto endsWith = [&](const char * suffix) {
+      const std::string s(suffix);
+      return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+    };
+    if (std::none_of(std::begin(volumes), std::end(volumes), endsWith))
+      throw std::invalid_argument("cannot write " + path +
+                                  ": the reconstruction is a floating-point volume; use .nii.gz, .nrrd or .mha");
+  }
 }
 
 namespace
@@ -124,11 +135,22 @@ CheckMetaImageLength(const std::string & path, const char * what)
   }
   if (header["ElementDataFile"] != "LOCAL")
     return;
+  const auto number = [&](const std::string & text) -> std::uintmax_t {
+    try
+    {
+      return std::stoull(text);
+    }
+    catch (const std::exception &)
+    {
+      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path +
+                                  ": its MetaImage header is corrupt (\"" + text + "\")");
+    }
+  };
   const auto dataStart = static_cast<std::uintmax_t>(file.tellg());
   const auto available = std::filesystem::file_size(path) - dataStart;
   std::uintmax_t expected = 0;
   if (header["CompressedData"] == "True")
-    expected = std::stoull(header["CompressedDataSize"]);
+    expected = number(header["CompressedDataSize"]);
   else
   {
     static const std::map<std::string, std::uintmax_t> bytes{ { "MET_UCHAR", 1 }, { "MET_CHAR", 1 }, { "MET_SHORT", 2 },
@@ -136,7 +158,7 @@ CheckMetaImageLength(const std::string & path, const char * what)
                                                                { "MET_FLOAT", 4 }, { "MET_DOUBLE", 8 } };
     std::istringstream dims(header["DimSize"]);
     expected = bytes.count(header["ElementType"]) ? bytes.at(header["ElementType"]) : 0;
-    expected *= header.count("ElementNumberOfChannels") ? std::stoull(header["ElementNumberOfChannels"]) : 1;
+    expected *= header.count("ElementNumberOfChannels") ? number(header["ElementNumberOfChannels"]) : 1;
     for (std::uintmax_t d; dims >> d;)
       expected *= d;
   }

@@ -42,8 +42,10 @@ private:
 };
 
 /** Throws std::invalid_argument unless `path` can be written as an image: its folder exists and
- * ITK knows the format from the extension. Call before a long computation. */
-void CheckImageOutputPath(const std::string & path);
+ * ITK knows the format from the extension; with floatingPoint, the format must also hold float
+ * and complex volumes (NIfTI, NRRD, MetaImage, VTK), which PNG / JPEG / BMP cannot. Call before a
+ * long computation. */
+void CheckImageOutputPath(const std::string & path, bool floatingPoint = false);
 
 /** Writes through a temporary file in the same folder and renames it into place, so the output
  * is complete or absent. The temporary keeps the extension: ITK picks the format from it. */

@@ -23,8 +23,15 @@ struct RawSlice
   /** Centred k-space [y][x][coil] (DC at (H/2, W/2)), averaged over averages (and repetitions,
    * unless kept); zero where nothing was acquired (also partial-Fourier / asymmetric-echo gaps). */
   std::vector<std::complex<float>> kSpace;
-  std::vector<unsigned char>       mask;        ///< [y][x]: acquired lines used as data
-  std::vector<unsigned char>       calibration; ///< [y][x]: lines flagged for parallel-imaging calibration
+  /** [y][x]: samples used as data: acquired lines, within the readout range every average of the
+   * line measured (asymmetric echoes leave the rest empty). */
+  std::vector<unsigned char> mask;
+  /** [y][x]: measured samples of lines flagged for parallel-imaging calibration (including lines
+   * of a separate calibration scan, which are in kSpace but not in mask). */
+  std::vector<unsigned char> calibration;
+  /** The fewest acquisitions averaged into one data line: the noise std of the data is at most
+   * the single-acquisition std / sqrt(averages). */
+  int averages = 1;
   /** Geometry in patient coordinates (LPS, mm): pixel spacing, the position of the slice centre
    * and the read / phase / slice directions (unit vectors; identity when the file has none). */
   std::array<double, 2> spacing{ { 1.0, 1.0 } };

@@ -13,6 +13,24 @@ namespace dapsmri
 
 namespace
 {
+/** Sets LibTorch's thread count for one call and restores it afterwards: it is process-wide. */
+class ThreadCountScope
+{
+public:
+  explicit ThreadCountScope(int threads)
+    : m_Previous(at::get_num_threads())
+  {
+    if (threads > 0)
+      at::set_num_threads(threads);
+  }
+  ~ThreadCountScope() { at::set_num_threads(m_Previous); }
+  ThreadCountScope(const ThreadCountScope &) = delete;
+  ThreadCountScope & operator=(const ThreadCountScope &) = delete;
+
+private:
+  int m_Previous;
+};
+
 [[noreturn]] void
 Fail(const std::string & message)
 {
@@ -100,10 +118,9 @@ Reconstruct(const Prior & prior, const MultiCoilData & data, const Reconstructio
       Fail("the intensity scale must be positive (or 0 to estimate it)");
     if (settings.noiseStandardDeviation < 0.0 || !std::isfinite(settings.noiseStandardDeviation))
       Fail("the noise standard deviation must be positive (or 0 when unknown)");
-    if (settings.threads > 0)
-      at::set_num_threads(settings.threads);
-    torch::NoGradGuard noGrad;
-    auto               problem = MakeProblem(data, settings.threads);
+    const ThreadCountScope threads(settings.threads);
+    torch::NoGradGuard     noGrad;
+    auto                   problem = MakeProblem(data, settings.threads);
 
     ReconstructionResult result;
     result.intensityScale = settings.intensityScale > 0.0 ? settings.intensityScale
@@ -153,9 +170,8 @@ SamplePrior(const Prior & prior, int64_t height, int64_t width, int count, const
     auto config = settings.daps;
     config.samples = count;
     Validate(config);
-    if (settings.threads > 0)
-      at::set_num_threads(settings.threads);
-    torch::NoGradGuard noGrad;
+    const ThreadCountScope threads(settings.threads);
+    torch::NoGradGuard     noGrad;
     NullOperator       nothing(height, width);
     DAPSSampler        sampler(*prior.GetDenoiser(), nothing, config);
     auto               samples = sampler.Run(torch::zeros({ 1 }, torch::kComplexFloat), progress).contiguous();

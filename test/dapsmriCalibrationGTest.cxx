@@ -130,6 +130,32 @@ TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
   ASSERT_GT(inside, 500);
   EXPECT_GT(covered, 0.97 * inside); // the maps cover the object
   EXPECT_GT(sum / covered, 0.98);    // mean |cosine| between estimated and true coil vectors
+  // |cosine| ignores each pixel's phase; the image sees it. Neighbouring coil vectors must agree
+  // in phase too (Re <S(p), S(p + 1)> near 1), or the reconstruction would carry phase noise.
+  double smooth = 0.0;
+  int    pairs = 0;
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t x = 0; x + 1 < W; ++x)
+    {
+      const int64_t p = y * W + x;
+      if (std::abs(phantom.getDataPtr()[p]) < 0.1 || std::abs(phantom.getDataPtr()[p + 1]) < 0.1)
+        continue;
+      std::complex<double> dot = 0.0;
+      double               a = 0.0, b = 0.0;
+      for (int64_t c = 0; c < C; ++c)
+      {
+        const std::complex<double> u = maps[static_cast<size_t>(p * C + c)], v = maps[static_cast<size_t>((p + 1) * C + c)];
+        dot += std::conj(u) * v;
+        a += std::norm(u);
+        b += std::norm(v);
+      }
+      if (a == 0.0 || b == 0.0)
+        continue;
+      smooth += dot.real() / std::sqrt(a * b);
+      ++pairs;
+    }
+  ASSERT_GT(pairs, 500);
+  EXPECT_GT(smooth / pairs, 0.95);
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, CoilMaps,

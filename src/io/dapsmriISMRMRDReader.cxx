@@ -47,12 +47,36 @@ Vector(const float * v)
   return { v[0], v[1], v[2] };
 }
 
-/** Sums of readout lines per (slice, repetition) before averaging. */
+/** Sums of readout lines before averaging, with the readout range every one of them measured. */
+struct Lines
+{
+  torch::Tensor        sum;    // [H, C, Nx] complex, encoded readout length
+  std::vector<int>     count;  // per line
+  std::vector<int64_t> lo, hi; // measured samples [lo, hi) on the encoded readout, intersected
+
+  void Add(int64_t y, const torch::Tensor & line, int64_t offset)
+  {
+    sum[y].narrow(1, offset, line.size(1)).add_(line);
+    auto & c = count[static_cast<size_t>(y)];
+    lo[static_cast<size_t>(y)] = c == 0 ? offset : std::max(lo[static_cast<size_t>(y)], offset);
+    hi[static_cast<size_t>(y)] = c == 0 ? offset + line.size(1) : std::min(hi[static_cast<size_t>(y)], offset + line.size(1));
+    ++c;
+  }
+};
+
+Lines
+EmptyLines(int64_t H, int64_t C, int64_t Nx)
+{
+  return { torch::zeros({ H, C, Nx }, torch::kComplexFloat), std::vector<int>(static_cast<size_t>(H), 0),
+           std::vector<int64_t>(static_cast<size_t>(H), 0), std::vector<int64_t>(static_cast<size_t>(H), 0) };
+}
+
+/** One (slice, repetition): imaging lines, and calibration lines of a separate calibration scan
+ * (kept apart: they may have another contrast; they serve the coil maps only). */
 struct Accumulator
 {
-  torch::Tensor         sum;   // [H, C, Nx] complex, encoded readout length
-  std::vector<int>      count; // per line
-  std::vector<bool>     imaging, calibration;
+  Lines                 imaging, separateCalibration;
+  std::vector<bool>     calibration; // per line: flagged for calibration
   std::array<double, 3> position{}, read{ { 1, 0, 0 } }, phase{ { 0, 1, 0 } }, slice{ { 0, 0, 1 } };
   int                   sliceIndex = 0, repetition = -1;
 };
@@ -161,6 +185,9 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
       if (acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_NAVIGATION_DATA) || acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PHASECORR_DATA) ||
           acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_DUMMYSCAN_DATA))
         continue;
+      if (acq.idx().contrast != 0 || acq.idx().phase != 0 || acq.idx().set != 0)
+        Fail(path + ": acquisition " + std::to_string(i) +
+             " belongs to another contrast, cardiac phase or set; multi-contrast / cine data is not supported");
       if (acq.idx().kspace_encode_step_2 != 0 && encoding.encodedSpace.matrixSize.z <= 1)
         Fail(path + ": acquisition " + std::to_string(i) + " has a second encoding step; 3-D data is not supported");
       const int64_t y = static_cast<int64_t>(acq.idx().kspace_encode_step_1) - centerY + H / 2;
@@ -175,11 +202,10 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
 
       const int repetition = options.keepRepetitions ? acq.idx().repetition : -1;
       auto &    g = groups[{ acq.idx().slice, repetition }];
-      if (!g.sum.defined())
+      if (!g.imaging.sum.defined())
       {
-        g.sum = torch::zeros({ H, C, encodedX }, torch::kComplexFloat);
-        g.count.assign(static_cast<size_t>(H), 0);
-        g.imaging.assign(static_cast<size_t>(H), false);
+        g.imaging = EmptyLines(H, C, encodedX);
+        g.separateCalibration = EmptyLines(H, C, encodedX);
         g.calibration.assign(static_cast<size_t>(H), false);
         g.sliceIndex = acq.idx().slice;
         g.repetition = repetition;
@@ -197,13 +223,11 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
         Fail(path + ": acquisition " + std::to_string(i) + " does not fit the encoded readout (centre sample " +
              std::to_string(acq.center_sample()) + ", " + std::to_string(N) + " samples, matrix " +
              std::to_string(encodedX) + ")");
-      g.sum[y].narrow(1, offset, N).add_(line);
-      g.count[static_cast<size_t>(y)] += 1;
       const bool calibration = acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION) ||
                                acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING);
       const bool calibrationOnly = acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION);
+      (calibrationOnly && !calibrationIsData ? g.separateCalibration : g.imaging).Add(y, line, offset);
       g.calibration[static_cast<size_t>(y)] = g.calibration[static_cast<size_t>(y)] || calibration;
-      g.imaging[static_cast<size_t>(y)] = g.imaging[static_cast<size_t>(y)] || !calibrationOnly || calibrationIsData;
     }
     if (groups.empty())
       Fail(path + ": the file holds only noise scans, no imaging data");
@@ -215,10 +239,27 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
     }
 
     const std::vector<int64_t> dims{ -1 };
+    // Output readout column j sits at encoded column encodedX/2 + (j - W/2) encodedX / W; after
+    // the oversampling crop a truncated edge rings, so one more column is left out there.
+    const double ratio = static_cast<double>(encodedX) / static_cast<double>(W);
+    const auto   measuredColumns = [&](int64_t lo, int64_t hi) {
+      const int64_t margin = encodedX > W ? 1 : 0;
+      int64_t       first = lo > 0 ? static_cast<int64_t>(std::ceil(W / 2 + (lo - encodedX / 2) / ratio)) + margin : 0;
+      int64_t       last = hi < encodedX ? static_cast<int64_t>(std::floor(W / 2 + (hi - encodedX / 2) / ratio)) - margin : W;
+      return std::pair<int64_t, int64_t>{ std::clamp<int64_t>(first, 0, W), std::clamp<int64_t>(last, 0, W) };
+    };
     for (auto & [key, g] : groups)
     {
-      auto counts = torch::tensor(std::vector<int64_t>(g.count.begin(), g.count.end())).clamp_min(1);
-      auto lines = g.sum / counts.reshape({ H, 1, 1 }).to(torch::kFloat);
+      const auto average = [H](const Lines & l) {
+        auto counts = torch::tensor(std::vector<int64_t>(l.count.begin(), l.count.end())).clamp_min(1);
+        return l.sum / counts.reshape({ H, 1, 1 }).to(torch::kFloat);
+      };
+      auto lines = average(g.imaging);
+      // Lines only a separate calibration scan measured: kept for the coil maps, not as data.
+      auto calibrationLines = average(g.separateCalibration);
+      for (int64_t y = 0; y < H; ++y)
+        if (g.imaging.count[static_cast<size_t>(y)] == 0 && g.separateCalibration.count[static_cast<size_t>(y)] > 0)
+          lines[y].copy_(calibrationLines[y]);
       if (encodedX > W)
       {
         // Readout oversampling: to image space along x, keep the central W samples, back.
@@ -235,14 +276,29 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
       s.kSpace.assign(p, p + interleaved.numel());
       s.mask.assign(static_cast<size_t>(H * W), 0);
       s.calibration.assign(static_cast<size_t>(H * W), 0);
+      s.averages = 0;
       for (int64_t y = 0; y < H; ++y)
       {
-        const bool acquired = g.count[static_cast<size_t>(y)] > 0;
-        std::fill_n(s.mask.begin() + y * W, W, acquired && g.imaging[static_cast<size_t>(y)] ? 1 : 0);
-        std::fill_n(s.calibration.begin() + y * W, W, acquired && g.calibration[static_cast<size_t>(y)] ? 1 : 0);
+        const auto   row = static_cast<size_t>(y);
+        const bool   imaging = g.imaging.count[row] > 0;
+        const Lines & source = imaging ? g.imaging : g.separateCalibration;
+        if (source.count[row] == 0)
+          continue;
+        const auto [first, last] = measuredColumns(source.lo[row], source.hi[row]);
+        if (imaging)
+        {
+          std::fill(s.mask.begin() + y * W + first, s.mask.begin() + y * W + last, 1);
+          s.averages = s.averages == 0 ? g.imaging.count[row] : std::min(s.averages, g.imaging.count[row]);
+        }
+        if (g.calibration[row])
+          std::fill(s.calibration.begin() + y * W + first, s.calibration.begin() + y * W + last, 1);
       }
-      s.spacing = { encoding.reconSpace.fieldOfView_mm.x / static_cast<double>(W),
-                    encoding.reconSpace.fieldOfView_mm.y / static_cast<double>(H) };
+      s.averages = std::max(1, s.averages);
+      // Pixel spacing: the readout field of view after the oversampling crop; along y the encoded
+      // field of view (zero-filling to a larger matrix interpolates, it does not widen it).
+      s.spacing = { (encodedX > reconX ? encoding.reconSpace.fieldOfView_mm.x : encoding.encodedSpace.fieldOfView_mm.x) /
+                      static_cast<double>(W),
+                    encoding.encodedSpace.fieldOfView_mm.y / static_cast<double>(H) };
       s.sliceThickness = encoding.reconSpace.fieldOfView_mm.z;
       s.position = g.position;
       s.readDirection = g.read;

@@ -221,16 +221,18 @@ PoissonDiscMask(int64_t height, int64_t width, double acceleration, int64_t cali
       throw std::invalid_argument("PoissonDiscMask: need acceleration > 1 and a calibration square smaller than the "
                                   "sampled fraction");
     // Bisection on the base radius: the sampled fraction falls as the radius grows.
-    double lo = 0.3, hi = 0.5 * std::max(height, width);
+    double lo = 0.3, hi = 0.5 * std::max(height, width), bestError = 1e300;
     std::vector<unsigned char> best;
-    for (int iteration = 0; iteration < 30; ++iteration)
+    for (int iteration = 0; iteration < 30 && bestError >= 0.05; ++iteration)
     {
       const double mid = 0.5 * (lo + hi);
       auto         mask = PoissonDisc(height, width, mid, calibration, seed);
       const double rate = static_cast<double>(std::count(mask.begin(), mask.end(), 1)) / static_cast<double>(mask.size());
-      best = mask;
-      if (std::abs(rate * acceleration - 1.0) < 0.05)
-        break;
+      if (std::abs(rate * acceleration - 1.0) < bestError)
+      {
+        bestError = std::abs(rate * acceleration - 1.0);
+        best = std::move(mask);
+      }
       (rate * acceleration > 1.0 ? lo : hi) = mid;
     }
     return best;
@@ -264,6 +266,9 @@ SimulateKSpace(const std::vector<std::complex<float>> & image, const std::vector
 double
 MagnitudePSNR(const std::vector<std::complex<float>> & image, const std::vector<std::complex<float>> & reference)
 {
+  if (image.size() != reference.size() || reference.empty())
+    throw std::invalid_argument("MagnitudePSNR: the image has " + std::to_string(image.size()) +
+                                " pixels, the reference " + std::to_string(reference.size()));
   double peak = 0.0, se = 0.0;
   for (size_t i = 0; i < reference.size(); ++i)
   {

@@ -81,18 +81,24 @@ GetPlans(int64_t count, int64_t height, int64_t width, int threads)
   {
     throw std::runtime_error("CenteredFFT: cannot allocate " + std::to_string(total * 8) + " bytes for FFT planning");
   }
-  const int dist = static_cast<int>(height * width);
-  auto      plans = std::make_shared<CenteredFFT::Plans>();
-  plans->forward = fftwf_plan_many_dft(
+  const int  dist = static_cast<int>(height * width);
+  fftwf_plan forward = fftwf_plan_many_dft(
     2, n, static_cast<int>(count), scratch, nullptr, 1, dist, scratch, nullptr, 1, dist, FFTW_FORWARD, FFTW_MEASURE);
-  plans->inverse = fftwf_plan_many_dft(
+  fftwf_plan inverse = fftwf_plan_many_dft(
     2, n, static_cast<int>(count), scratch, nullptr, 1, dist, scratch, nullptr, 1, dist, FFTW_BACKWARD, FFTW_MEASURE);
   fftwf_free(scratch);
-  if (plans->forward == nullptr || plans->inverse == nullptr)
+  if (forward == nullptr || inverse == nullptr)
   {
+    // Still under the planner lock: destroy directly (Plans' destructor would take the lock again).
+    for (fftwf_plan p : { forward, inverse })
+      if (p != nullptr)
+        fftwf_destroy_plan(p);
     throw std::runtime_error("CenteredFFT: FFTW could not plan a transform of " + std::to_string(count) + " x " +
                              std::to_string(height) + " x " + std::to_string(width));
   }
+  auto plans = std::make_shared<CenteredFFT::Plans>();
+  plans->forward = forward;
+  plans->inverse = inverse;
   cache[key] = plans;
   return plans;
 }
@@ -122,12 +128,13 @@ CenteredFFT::CenteredFFT(int64_t count, int64_t height, int64_t width, int threa
     throw std::invalid_argument("CenteredFFT: sizes must be positive, got " + std::to_string(count) + " x " +
                                 std::to_string(height) + " x " + std::to_string(width));
   }
+  // Plans first: if planning throws, no workspace has been allocated yet (no destructor runs).
+  m_Plans = GetPlans(count, height, width, threads > 0 ? threads : DefaultThreadCount());
   m_Workspace = reinterpret_cast<Complex *>(fftwf_alloc_complex(static_cast<size_t>(count * height * width)));
   if (m_Workspace == nullptr)
   {
     throw std::runtime_error("CenteredFFT: cannot allocate the FFT workspace");
   }
-  m_Plans = GetPlans(count, height, width, threads > 0 ? threads : DefaultThreadCount());
   m_RowToNative = IfftshiftTable(height);
   m_ColumnToNative = IfftshiftTable(width);
 }
