@@ -542,4 +542,10 @@ TEST(MRIDAPSReconstructionImageFilter, ShippedPriorBeatsTheZeroFilledImageFourfo
             << psnrDAPS << " dB\n";
   EXPECT_GT(psnrDAPS, psnrZeroFilled + 3.0);
   EXPECT_NEAR(filter->GetEstimatedIntensityScale(), 1.0, 0.3); // the calibration estimate of the p99 scale
+  // The shipped archive's metadata (its contract was checked on load).
+  const auto & prior = filter->GetPrior();
+  EXPECT_EQ(prior.Normalization(), "p99_magnitude");
+  EXPECT_EQ(prior.DownsamplingFactor(), 4);
+  EXPECT_DOUBLE_EQ(prior.SigmaData(), 0.5);
+  EXPECT_NE(prior.TrainingData().find("ch2better"), std::string::npos) << prior.TrainingData();
 }
