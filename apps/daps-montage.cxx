@@ -11,8 +11,7 @@ int
 main(int argc, char * argv[])
 {
   using namespace dapsmri;
-  try
-  {
+  return app::Main("daps-montage", [&] {
     app::Arguments args(argc, argv, {}, { "help" });
     if (args.Has("help") || args.Positional().size() < 2)
     {
@@ -49,14 +48,5 @@ main(int argc, char * argv[])
     }
     app::WriteMontagePNG(panels, files[0]);
     return 0;
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    std::cerr << "daps-montage: " << e.GetDescription() << '\n';
-  }
-  catch (const std::exception & e)
-  {
-    std::cerr << "daps-montage: " << e.what() << '\n';
-  }
-  return 1;
+  });
 }

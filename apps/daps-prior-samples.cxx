@@ -8,8 +8,7 @@ int
 main(int argc, char * argv[])
 {
   using namespace dapsmri;
-  try
-  {
+  return app::Main("daps-prior-samples", [&] {
     auto defaults = app::SamplerFlagDefaults();
     defaults.insert({ { "size", "128" }, { "count", "16" }, { "columns", "4" } });
     app::Arguments args(argc, argv, defaults, { "help" });
@@ -54,14 +53,5 @@ main(int argc, char * argv[])
     app::WriteMontagePNG(panels, output, static_cast<size_t>(args.Int("columns")));
     std::cerr << "wrote " << count << " samples of " << model << " to " << output << '\n';
     return 0;
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    std::cerr << "daps-prior-samples: " << e.GetDescription() << '\n';
-  }
-  catch (const std::exception & e)
-  {
-    std::cerr << "daps-prior-samples: " << e.what() << '\n';
-  }
-  return 1;
+  });
 }

@@ -278,8 +278,7 @@ ReconstructImages(const app::Arguments & args, const std::string & output)
 int
 main(int argc, char * argv[])
 {
-  try
-  {
+  return dapsmri::app::Main("daps-recon", [&] {
     auto defaults = app::SamplerFlagDefaults();
     defaults.insert({ { "kspace", "" }, { "coil-maps", "" }, { "mask", "" }, { "std-output", "" }, { "dataset", "dataset" },
                       { "ismrmrd", "" },
@@ -310,14 +309,5 @@ main(int argc, char * argv[])
         throw std::invalid_argument("--std-output needs --samples 2 or more");
     }
     return ismrmrd ? ReconstructISMRMRD(args, positional.front(), output) : ReconstructImages(args, output);
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    std::cerr << "daps-recon: " << e.GetDescription() << '\n';
-  }
-  catch (const std::exception & e)
-  {
-    std::cerr << "daps-recon: " << e.what() << '\n';
-  }
-  return 1;
+  });
 }

@@ -46,8 +46,7 @@ int
 main(int argc, char * argv[])
 {
   using namespace dapsmri;
-  try
-  {
+  return app::Main("daps-simulate", [&] {
     auto defaults = app::SamplerFlagDefaults();
     defaults.insert({ { "size", "128" },
                       { "coils", "8" },
@@ -145,14 +144,5 @@ main(int argc, char * argv[])
               << "total:              " << stats.totalSeconds << " s\n"
               << "wrote:              " << output << ", " << png << '\n';
     return 0;
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    std::cerr << "daps-simulate: " << e.GetDescription() << '\n';
-  }
-  catch (const std::exception & e)
-  {
-    std::cerr << "daps-simulate: " << e.what() << '\n';
-  }
-  return 1;
+  });
 }

@@ -10,8 +10,7 @@ int
 main(int argc, char * argv[])
 {
   using namespace dapsmri;
-  try
-  {
+  return app::Main("daps-undersample", [&] {
     app::Arguments args(argc, argv,
                         { { "acceleration", "4" }, { "center-fraction", "0.08" }, { "seed", "0" }, { "dataset", "dataset" },
                           { "mask", "random" } },
@@ -33,14 +32,5 @@ main(int argc, char * argv[])
     const auto kept = UndersampleISMRMRD(args.Positional()[0], args.Positional()[1], mask, args.Get("dataset"));
     std::cerr << "kept " << kept << " of " << H << " phase-encode lines; wrote " << args.Positional()[1] << '\n';
     return 0;
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    std::cerr << "daps-undersample: " << e.GetDescription() << '\n';
-  }
-  catch (const std::exception & e)
-  {
-    std::cerr << "daps-undersample: " << e.what() << '\n';
-  }
-  return 1;
+  });
 }

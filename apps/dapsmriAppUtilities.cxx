@@ -16,6 +16,24 @@
 namespace dapsmri::app
 {
 
+int
+Main(const char * name, const std::function<int()> & body)
+{
+  try
+  {
+    return body();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    std::cerr << name << ": " << e.GetDescription() << '\n';
+  }
+  catch (const std::exception & e)
+  {
+    std::cerr << name << ": " << e.what() << '\n';
+  }
+  return 1;
+}
+
 Arguments::Arguments(int argc, char * argv[], const std::map<std::string, std::string> & defaults,
                      const std::vector<std::string> & switches)
   : m_Values(defaults)

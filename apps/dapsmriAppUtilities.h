@@ -11,6 +11,7 @@
 #include <complex>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -19,6 +20,9 @@
 
 namespace dapsmri::app
 {
+
+/** Runs a tool's body and turns every error into "name: message" on stderr and exit code 1. */
+int Main(const char * name, const std::function<int()> & body);
 
 /** "--name value" flags and positional arguments; every flag must be declared. */
 class Arguments
