@@ -61,7 +61,7 @@ TEST(Prewhitening, MakesCorrelatedNoiseWhite)
         << i << "," << j;
 }
 
-TEST(Prewhitening, NothingToDoWithoutNoiseScans)
+TEST(Prewhitening, LeavesDataAloneWithoutNoiseScans)
 {
   dapsmri::RawData data;
   data.coils = 2;

@@ -3,6 +3,7 @@
 #include "dapsmriISMRMRDReader.h"
 
 #include "itkMacro.h"
+#include "itkExceptionDescription.h"
 
 #include <ismrmrd/dataset.h>
 #include <ismrmrd/xml.h>
@@ -87,21 +88,6 @@ RootSumOfSquares(const dapsmri::RawSlice & s)
   for (auto & v : rss)
     v = std::sqrt(v);
   return rss;
-}
-
-template <typename F>
-std::string
-ErrorOf(F && f)
-{
-  try
-  {
-    f();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  return "(no exception)";
 }
 
 /** A small valid Cartesian file written with libismrmrd; `edit` may change header and lines. */

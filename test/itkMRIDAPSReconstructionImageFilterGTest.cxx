@@ -4,6 +4,7 @@
 
 #include "itkCommand.h"
 #include "itkGTest.h"
+#include "itkExceptionDescription.h"
 #include "itkImageFileReader.h"
 #include "itkImageRegionConstIterator.h"
 
@@ -106,20 +107,6 @@ UseShortSchedule(FilterType * filter)
   filter->SetNumberOfCGIterations(30);
 }
 
-template <typename F>
-std::string
-ErrorOf(F && f)
-{
-  try
-  {
-    f();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    return e.GetDescription();
-  }
-  return "(no exception)";
-}
 } // namespace
 
 TEST(MRIDAPSReconstructionImageFilter, BasicObjectAndReferenceDefaults)
