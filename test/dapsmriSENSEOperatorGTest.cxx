@@ -100,3 +100,22 @@ TEST(SENSEOperator, BatchSizeCanChangeBetweenCalls)
   // With normalised maps and a full mask, A^H A is the identity.
   EXPECT_LT(t::RelativeError(op.Normal(x), x), 1e-5);
 }
+
+TEST(SENSEOperator, ResultDoesNotDependOnTheThreadCount)
+{
+  // 2 images x 3 coils shared among 1, 2, 4 and 7 workers: shares that split one image's
+  // coils, that hold several images, and more workers than pairs.
+  auto       maps = t::SmoothCoilMaps(3, 9, 14);
+  auto       mask = RandomMask(9, 14, 5);
+  auto       x = t::RandomComplex({ 2, 9, 14 }, 6);
+  auto       y = t::RandomComplex({ 2, 3, 9, 14 }, 7);
+  TorchSENSEOperator reference(maps, mask);
+  for (int threads : { 1, 2, 4, 7 })
+  {
+    SCOPED_TRACE(threads);
+    SENSEOperator op(maps, mask, threads);
+    EXPECT_LT(t::RelativeError(op.DataGradient(x, y), reference.DataGradient(x, y)), 1e-5);
+    EXPECT_LT(t::RelativeError(op.Adjoint(y), reference.Adjoint(y)), 1e-5);
+    EXPECT_LT(t::RelativeError(op.Forward(x), reference.Forward(x)), 1e-5);
+  }
+}

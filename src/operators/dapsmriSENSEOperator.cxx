@@ -12,9 +12,18 @@ namespace
 {
 using Complex = std::complex<float>;
 
-// A centered row of length n and its FFT-native (ifftshifted) position are a cyclic shift:
-// centered [0, n/2) lands at native [ceil(n/2), n), centered [n/2, n) at native [0, ceil(n/2)).
-// Calls f(centeredStart, nativeStart, length) for the two contiguous pieces.
+// The element-wise kernels below are compiled twice, for baseline x86-64 and for AVX2 + FMA,
+// and the loader picks one at start-up: they run once per coil image on each side of every
+// FFT, and with SSE2 alone they would cost as much as a third of the FFTs.
+#if defined(__x86_64__) && defined(__has_attribute)
+#  if __has_attribute(target_clones)
+#    define DAPSMRI_VECTOR_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#  endif
+#endif
+#ifndef DAPSMRI_VECTOR_KERNEL
+#  define DAPSMRI_VECTOR_KERNEL
+#endif
+
 // Plain complex products: std::complex's operator* checks for NaN / Inf (Annex G) and calls
 // a library routine, several times slower in these memory-bound loops.
 inline Complex
@@ -28,6 +37,41 @@ ConjMul(Complex a, Complex b) // conj(a) * b
   return { a.real() * b.real() + a.imag() * b.imag(), a.real() * b.imag() - a.imag() * b.real() };
 }
 
+DAPSMRI_VECTOR_KERNEL void
+CoilProduct(Complex * out, const Complex * s, const Complex * x, int64_t n) // out = s x
+{
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Mul(s[i], x[i]);
+}
+
+DAPSMRI_VECTOR_KERNEL void
+MaskScale(Complex * out, const float * m, const Complex * k, float scale, int64_t n) // out = m scale k
+{
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = (m[i] * scale) * k[i];
+}
+
+DAPSMRI_VECTOR_KERNEL void
+MaskResidual(Complex * k, const float * m, const Complex * y, float scale, int64_t n) // k = m (scale k - y)
+{
+  for (int64_t i = 0; i < n; ++i)
+    k[i] = m[i] * (scale * k[i] - y[i]);
+}
+
+DAPSMRI_VECTOR_KERNEL void
+CoilCombine(Complex * out, const Complex * s, const Complex * w, float scale, bool add, int64_t n) // out (+)= scale conj(s) w
+{
+  if (add)
+    for (int64_t i = 0; i < n; ++i)
+      out[i] += scale * ConjMul(s[i], w[i]);
+  else
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = scale * ConjMul(s[i], w[i]);
+}
+
+// A centered row of length n and its FFT-native (ifftshifted) position are a cyclic shift:
+// centered [0, n/2) lands at native [ceil(n/2), n), centered [n/2, n) at native [0, ceil(n/2)).
+// Calls f(centeredStart, nativeStart, length) for the two contiguous pieces.
 template <typename F>
 inline void
 ForEachShiftedPiece(int64_t n, F && f)
@@ -66,16 +110,6 @@ SENSEOperator::SENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor
   }
 }
 
-CenteredFFT &
-SENSEOperator::FFTFor(int64_t batch) const
-{
-  if (!m_FFT || m_FFT->Count() != batch * m_Coils)
-  {
-    m_FFT = std::make_unique<CenteredFFT>(batch * m_Coils, m_Height, m_Width, m_Threads);
-  }
-  return *m_FFT;
-}
-
 void
 SENSEOperator::CheckKSpace(const torch::Tensor & y, int64_t batch) const
 {
@@ -89,92 +123,140 @@ SENSEOperator::CheckKSpace(const torch::Tensor & y, int64_t batch) const
   }
 }
 
-void
-SENSEOperator::LoadCoilImages(const Complex * x, int64_t batch) const
+std::vector<SENSEOperator::Worker> &
+SENSEOperator::WorkersFor(int64_t batch) const
 {
-  auto &          fft = FFTFor(batch);
-  Complex *       work = fft.Workspace();
-  const Complex * maps = reinterpret_cast<const Complex *>(m_CoilMaps.data_ptr<c10::complex<float>>());
-  const auto &    rows = fft.RowToNative();
-  const int64_t   H = m_Height, W = m_Width, C = m_Coils;
-  at::parallel_for(0, batch * C * H, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
+  // Enough shares to keep every thread busy; a transform gets the threads left over when
+  // there are fewer (image, coil) pairs than threads (one coil, one image).
+  const int64_t threads = m_Threads > 0 ? m_Threads : DefaultThreadCount();
+  const int64_t pairs = batch * m_Coils;
+  const int64_t shares = std::min(threads, pairs);
+  if (static_cast<int64_t>(m_Workers.size()) != shares || m_WorkersBatch != batch)
+  {
+    const int fftThreads = static_cast<int>(std::max<int64_t>(1, threads / shares));
+    std::vector<Worker> workers(static_cast<size_t>(shares));
+    for (auto & w : workers)
     {
-      const int64_t   y = r % H, bc = r / H, c = bc % C, b = bc / C;
-      const Complex * xs = x + (b * H + y) * W;
-      const Complex * s = maps + (c * H + y) * W;
-      Complex *       dst = work + (bc * H + rows[y]) * W;
-      ForEachShiftedPiece(W, [&](int64_t from, int64_t to, int64_t len) {
-        for (int64_t i = 0; i < len; ++i)
-        {
-          dst[to + i] = Mul(s[from + i], xs[from + i]);
-        }
-      });
+      w.fft = std::make_unique<CenteredFFT>(1, m_Height, m_Width, fftThreads);
+      w.partial.resize(static_cast<size_t>(batch * m_Height * m_Width));
+      w.wrote.resize(static_cast<size_t>(batch));
     }
-  });
+    m_Workers = std::move(workers);
+    m_WorkersBatch = batch;
+  }
+  return m_Workers;
 }
 
 void
-SENSEOperator::ApplyMaskAndResidual(const Complex * y, int64_t batch) const
+SENSEOperator::Run(Chain chain, const Complex * x, const Complex * y, Complex * out, int64_t batch) const
 {
-  auto &        fft = FFTFor(batch);
-  Complex *     work = fft.Workspace();
-  const float * mask = m_Mask.data_ptr<float>();
-  const float   scale = fft.Scale();
-  const auto &  rows = fft.RowToNative();
-  const int64_t H = m_Height, W = m_Width, C = m_Coils;
-  at::parallel_for(0, batch * C * H, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
+  auto &          workers = WorkersFor(batch);
+  const int64_t   shares = static_cast<int64_t>(workers.size());
+  const int64_t   H = m_Height, W = m_Width, C = m_Coils, pairs = batch * C;
+  const Complex * maps = reinterpret_cast<const Complex *>(m_CoilMaps.data_ptr<c10::complex<float>>());
+  const float *   mask = m_Mask.data_ptr<float>();
+  const float     scale = workers.front().fft->Scale();
+  const auto &    rows = workers.front().fft->RowToNative();
+
+  // One (image b, coil c) pair on one worker; `first` when it starts that worker's sum for b.
+  auto runPair = [&](Worker & worker, int64_t b, int64_t c, bool first) {
+    CenteredFFT & fft = *worker.fft;
+    Complex *     work = fft.Workspace();
+    if (chain == Chain::Adjoint)
     {
-      const int64_t   ky = r % H, bc = r / H;
-      const float *   m = mask + ky * W;
-      const Complex * ys = y ? y + (bc * H + ky) * W : nullptr;
-      Complex *       w = work + (bc * H + rows[ky]) * W;
-      if (!m_RowSampled[static_cast<size_t>(ky)])
+      // Masked k-space into native order; unsampled rows are zero.
+      for (int64_t ky = 0; ky < H; ++ky)
       {
-        std::fill(w, w + W, Complex(0.0f, 0.0f)); // most rows of an undersampled acquisition
-        continue;
+        Complex *       w = work + rows[ky] * W;
+        const float *   m = mask + ky * W;
+        const Complex * ys = y + ((b * C + c) * H + ky) * W;
+        if (!m_RowSampled[static_cast<size_t>(ky)])
+          std::fill(w, w + W, Complex(0.0f, 0.0f));
+        else
+          ForEachShiftedPiece(W, [&](int64_t from, int64_t to, int64_t len) {
+            MaskScale(w + to, m + from, ys + from, 1.0f, len);
+          });
       }
-      ForEachShiftedPiece(W, [&](int64_t from, int64_t to, int64_t len) {
-        for (int64_t i = 0; i < len; ++i)
-        {
-          const Complex v = w[to + i] * scale;
-          w[to + i] = m[from + i] * (ys ? v - ys[from + i] : v);
-        }
-      });
     }
-  });
-}
-
-void
-SENSEOperator::CombineCoils(Complex * out, int64_t batch) const
-{
-  auto &          fft = FFTFor(batch);
-  const Complex * work = fft.Workspace();
-  const Complex * maps = reinterpret_cast<const Complex *>(m_CoilMaps.data_ptr<c10::complex<float>>());
-  const float     scale = fft.Scale();
-  const auto &    rows = fft.RowToNative();
-  const int64_t   H = m_Height, W = m_Width, C = m_Coils;
-  at::parallel_for(0, batch * H, 4, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
+    else
     {
-      const int64_t y = r % H, b = r / H;
-      Complex *     dst = out + r * W;
-      std::fill(dst, dst + W, Complex(0.0f, 0.0f));
-      for (int64_t c = 0; c < C; ++c)
+      // S_c x_b into native order, then to k-space.
+      for (int64_t row = 0; row < H; ++row)
       {
-        const Complex * s = maps + (c * H + y) * W;
-        const Complex * w = work + ((b * C + c) * H + rows[y]) * W;
+        const Complex * xs = x + (b * H + row) * W;
+        const Complex * s = maps + (c * H + row) * W;
+        Complex *       w = work + rows[row] * W;
+        ForEachShiftedPiece(W, [&](int64_t from, int64_t to, int64_t len) { CoilProduct(w + to, s + from, xs + from, len); });
+      }
+      fft.ExecuteForward();
+      // Scale and mask (and subtract y for the gradient) in place, or into y for Forward.
+      for (int64_t ky = 0; ky < H; ++ky)
+      {
+        Complex *     w = work + rows[ky] * W;
+        const float * m = mask + ky * W;
+        Complex *     dst = chain == Chain::Forward ? out + ((b * C + c) * H + ky) * W : w;
+        if (!m_RowSampled[static_cast<size_t>(ky)])
+        {
+          std::fill(dst, dst + W, Complex(0.0f, 0.0f));
+          continue;
+        }
         ForEachShiftedPiece(W, [&](int64_t from, int64_t to, int64_t len) {
-          for (int64_t i = 0; i < len; ++i)
-          {
-            dst[from + i] += ConjMul(s[from + i], w[to + i]);
-          }
+          if (chain == Chain::Forward)
+            MaskScale(dst + from, m + from, w + to, scale, len);
+          else if (chain == Chain::Gradient)
+            MaskResidual(w + to, m + from, y + ((b * C + c) * H + ky) * W + from, scale, len);
+          else
+            MaskScale(w + to, m + from, w + to, scale, len);
         });
       }
-      for (int64_t x = 0; x < W; ++x)
+      if (chain == Chain::Forward)
+        return;
+    }
+    fft.ExecuteInverse();
+    // sum_c conj(S_c) w into this worker's partial image for b.
+    Complex * sum = worker.partial.data() + b * H * W;
+    for (int64_t row = 0; row < H; ++row)
+    {
+      const Complex * s = maps + (c * H + row) * W;
+      const Complex * w = work + rows[row] * W;
+      Complex *       dst = sum + row * W;
+      ForEachShiftedPiece(W, [&](int64_t from, int64_t to, int64_t len) {
+        CoilCombine(dst + from, s + from, w + to, scale, !first, len);
+      });
+    }
+  };
+
+  // Worker k takes the contiguous pairs [k * pairs / shares, (k + 1) * pairs / shares).
+  at::parallel_for(0, shares, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+    {
+      Worker & worker = workers[static_cast<size_t>(k)];
+      std::fill(worker.wrote.begin(), worker.wrote.end(), false);
+      for (int64_t pair = k * pairs / shares; pair < (k + 1) * pairs / shares; ++pair)
       {
-        dst[x] *= scale;
+        const int64_t b = pair / C;
+        runPair(worker, b, pair % C, !worker.wrote[static_cast<size_t>(b)]);
+        worker.wrote[static_cast<size_t>(b)] = true;
+      }
+    }
+  });
+  if (chain == Chain::Forward)
+    return;
+  // Add up the workers' partial sums.
+  at::parallel_for(0, batch * H, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+    {
+      const int64_t b = r / H;
+      Complex *     dst = out + r * W;
+      bool          any = false;
+      for (const auto & worker : workers)
+      {
+        if (!worker.wrote[static_cast<size_t>(b)])
+          continue;
+        const Complex * src = worker.partial.data() + r * W;
+        for (int64_t i = 0; i < W; ++i)
+          dst[i] = any ? dst[i] + src[i] : src[i];
+        any = true;
       }
     }
   });
@@ -187,12 +269,8 @@ SENSEOperator::Forward(const torch::Tensor & xIn) const
   const auto    x = xIn.contiguous();
   const int64_t B = x.size(0);
   auto          y = torch::empty({ B, m_Coils, m_Height, m_Width }, x.options());
-  LoadCoilImages(reinterpret_cast<const Complex *>(x.data_ptr<c10::complex<float>>()), B);
-  auto & fft = FFTFor(B);
-  fft.ExecuteForward();
-  ApplyMaskAndResidual(nullptr, B);
-  // The mask pass already scaled; copy back to centered order without scaling again.
-  fft.StoreCentered(reinterpret_cast<Complex *>(y.data_ptr<c10::complex<float>>()), 1.0f);
+  Run(Chain::Forward, reinterpret_cast<const Complex *>(x.data_ptr<c10::complex<float>>()), nullptr,
+      reinterpret_cast<Complex *>(y.data_ptr<c10::complex<float>>()), B);
   return y;
 }
 
@@ -202,13 +280,9 @@ SENSEOperator::Adjoint(const torch::Tensor & yIn) const
   CheckKSpace(yIn, yIn.dim() == 4 ? yIn.size(0) : 1);
   const auto    y = yIn.contiguous();
   const int64_t B = y.size(0);
-  auto &        fft = FFTFor(B);
-  // Mask, then back to native order: M y is what the adjoint of "keep the sampled entries" gives.
-  auto masked = y * m_Mask.to(y.options().dtype(torch::kFloat));
-  fft.LoadCentered(reinterpret_cast<const Complex *>(masked.data_ptr<c10::complex<float>>()));
-  fft.ExecuteInverse();
-  auto x = torch::empty({ B, m_Height, m_Width }, y.options());
-  CombineCoils(reinterpret_cast<Complex *>(x.data_ptr<c10::complex<float>>()), B);
+  auto          x = torch::empty({ B, m_Height, m_Width }, y.options());
+  Run(Chain::Adjoint, nullptr, reinterpret_cast<const Complex *>(y.data_ptr<c10::complex<float>>()),
+      reinterpret_cast<Complex *>(x.data_ptr<c10::complex<float>>()), B);
   return x;
 }
 
@@ -218,16 +292,12 @@ SENSEOperator::DataGradient(const torch::Tensor & xIn, const torch::Tensor & yIn
   CheckImageBatch(xIn, ImageShape(), "the image");
   CheckKSpace(yIn, xIn.size(0));
   CountGradient();
-  const auto    x = xIn.contiguous();
-  const auto    y = yIn.contiguous();
-  const int64_t B = x.size(0);
-  LoadCoilImages(reinterpret_cast<const Complex *>(x.data_ptr<c10::complex<float>>()), B);
-  auto & fft = FFTFor(B);
-  fft.ExecuteForward();
-  ApplyMaskAndResidual(reinterpret_cast<const Complex *>(y.data_ptr<c10::complex<float>>()), B);
-  fft.ExecuteInverse();
-  auto grad = torch::empty_like(x);
-  CombineCoils(reinterpret_cast<Complex *>(grad.data_ptr<c10::complex<float>>()), B);
+  const auto x = xIn.contiguous();
+  const auto y = yIn.contiguous();
+  auto       grad = torch::empty_like(x);
+  Run(Chain::Gradient, reinterpret_cast<const Complex *>(x.data_ptr<c10::complex<float>>()),
+      reinterpret_cast<const Complex *>(y.data_ptr<c10::complex<float>>()),
+      reinterpret_cast<Complex *>(grad.data_ptr<c10::complex<float>>()), x.size(0));
   return grad;
 }
 
@@ -236,15 +306,10 @@ SENSEOperator::Normal(const torch::Tensor & xIn) const
 {
   CheckImageBatch(xIn, ImageShape(), "the image");
   CountGradient();
-  const auto    x = xIn.contiguous();
-  const int64_t B = x.size(0);
-  LoadCoilImages(reinterpret_cast<const Complex *>(x.data_ptr<c10::complex<float>>()), B);
-  auto & fft = FFTFor(B);
-  fft.ExecuteForward();
-  ApplyMaskAndResidual(nullptr, B);
-  fft.ExecuteInverse();
-  auto out = torch::empty_like(x);
-  CombineCoils(reinterpret_cast<Complex *>(out.data_ptr<c10::complex<float>>()), B);
+  const auto x = xIn.contiguous();
+  auto       out = torch::empty_like(x);
+  Run(Chain::Normal, reinterpret_cast<const Complex *>(x.data_ptr<c10::complex<float>>()), nullptr,
+      reinterpret_cast<Complex *>(out.data_ptr<c10::complex<float>>()), x.size(0));
   return out;
 }
 

@@ -5,7 +5,7 @@
 #include "dapsmriOperator.h"
 
 #include <memory>
-#include <mutex>
+#include <vector>
 
 namespace dapsmri
 {
@@ -15,9 +15,11 @@ namespace dapsmri
  * x: [B, H, W] complex; y: [B, C, H, W] complex, zero where M is zero.
  * Single-coil data is the case C = 1 with S = 1.
  *
- * Everything runs on FFTW with plans cached per shape; the data gradient A^H (A x - y) is
- * computed in one fused pass on each side of the forward / inverse FFT pair, without
- * autograd and without temporaries. One object keeps one workspace: use one operator per
+ * Everything runs on FFTW with plans cached per shape. Each (image, coil) pair goes through
+ * the whole chain (coil product, FFT, mask, inverse FFT, coil combination) while it sits in
+ * the core's cache, and the pairs are shared out among the threads; the data gradient
+ * A^H (A x - y) costs the bare FFT pair plus three passes over one coil image, without
+ * autograd and without temporaries. One object keeps its workspaces: use one operator per
  * thread. CPU tensors only. */
 class SENSEOperator : public Operator
 {
@@ -37,22 +39,37 @@ public:
   torch::Tensor Normal(const torch::Tensor & x) const override;
 
 private:
-  CenteredFFT & FFTFor(int64_t batch) const;
-  void          CheckKSpace(const torch::Tensor & y, int64_t batch) const;
+  using Complex = std::complex<float>;
 
-  /** Workspace <- S_c x_b for every (b, c), in FFT-native order. */
-  void LoadCoilImages(const std::complex<float> * x, int64_t batch) const;
-  /** In k-space (native order): w <- M (w * scale - y), or M w * scale when y is null. */
-  void ApplyMaskAndResidual(const std::complex<float> * y, int64_t batch) const;
-  /** out_b <- scale * sum_c conj(S_c) w_{b,c}. */
-  void CombineCoils(std::complex<float> * out, int64_t batch) const;
+  /** What one pass over the (image, coil) pairs computes. */
+  enum class Chain
+  {
+    Forward,  ///< y = M F S x
+    Adjoint,  ///< x = S^H F^H M y
+    Gradient, ///< x = S^H F^H M (F S x - y)
+    Normal    ///< x = S^H F^H M F S x
+  };
+  /** Runs `chain` over every (image, coil) pair of a batch of `batch` images. */
+  void Run(Chain chain, const Complex * x, const Complex * y, Complex * out, int64_t batch) const;
+  void CheckKSpace(const torch::Tensor & y, int64_t batch) const;
+
+  /** One share of the (image, coil) pairs: its own FFT workspace and, for the chains that
+   * end in image space, its own partial sums over coils. */
+  struct Worker
+  {
+    std::unique_ptr<CenteredFFT> fft;
+    std::vector<Complex>         partial; // [batch, H, W]
+    std::vector<bool>            wrote;   // partial[b] holds a sum
+  };
+  std::vector<Worker> & WorkersFor(int64_t batch) const;
 
   int64_t       m_Coils, m_Height, m_Width;
   int           m_Threads;
   torch::Tensor m_CoilMaps; // [C, H, W] complex, contiguous
   torch::Tensor m_Mask;     // [H, W] float, contiguous, centered order
   std::vector<bool> m_RowSampled;
-  mutable std::unique_ptr<CenteredFFT> m_FFT;
+  mutable std::vector<Worker> m_Workers;
+  mutable int64_t             m_WorkersBatch = 0;
 };
 
 /** The same SENSE operator written with torch::fft on any device (cuFFT on a GPU through
