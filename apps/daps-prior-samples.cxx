@@ -15,7 +15,10 @@ main(int argc, char * argv[])
     if (args.Has("help") || args.Positional().size() != 1)
     {
       std::cout << "usage: daps-prior-samples OUTPUT.png [--model PATH] [--size N] [--count K] [--columns C]\n"
-                   "                          [--steps N] [--ode-steps N] [--mcmc-steps N] [--seed S] [--threads N]\n";
+                   "                          [--steps N] [--ode-steps N] [--ode-solver euler|heun] [--mcmc-steps N]\n"
+                   "                          [--seed S] [--threads N]\n"
+                   "--steps 1 --ode-solver heun --ode-steps 18 is the plain EDM sampler (probability-flow ODE\n"
+                   "from sigma 100); the montage shows magnitudes on the prior's scale (1 = the 99th percentile).\n";
       return args.Has("help") ? 0 : 2;
     }
     const std::string output = args.Positional()[0];
@@ -32,6 +35,7 @@ main(int argc, char * argv[])
     ReconstructionSettings settings;
     settings.daps.annealingSteps = args.Int("steps");
     settings.daps.odeSteps = args.Int("ode-steps");
+    settings.daps.odeSolver = ParseODESolver(args.Get("ode-solver"));
     settings.daps.mcmc = ParseMCMCMethod(args.Get("mcmc"));
     settings.daps.mcmcSteps = args.Int("mcmc-steps");
     settings.daps.stepSize = args.Double("step-size");
@@ -50,7 +54,7 @@ main(int argc, char * argv[])
       std::vector<std::complex<float>> one(images.begin() + i * N * N, images.begin() + (i + 1) * N * N);
       panels.push_back(app::Magnitude(one, N, N));
     }
-    app::WriteMontagePNG(panels, output, static_cast<size_t>(args.Int("columns")));
+    app::WriteMontagePNG(panels, output, static_cast<size_t>(args.Int("columns")), 1.0f);
     std::cerr << "wrote " << count << " samples of " << model << " to " << output << '\n';
     return 0;
   });

@@ -38,6 +38,7 @@ and set the data-term noise level (tau) unless --tau is given.
   --device D             cpu | cuda:0 (default cpu)
   --steps N              annealing steps (default 200)
   --ode-steps N          probability-flow ODE steps (default 5)
+  --ode-solver S         euler | heun (default euler)
   --mcmc METHOD          langevin | hmc | exact (default langevin)
   --mcmc-steps N         MCMC steps per annealing step (default 100)
   --step-size LR         MCMC step size (default 1e-4)

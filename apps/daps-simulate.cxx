@@ -26,6 +26,7 @@ reconstructs it with DAPS and writes the magnitude image (any ITK format: .nii.g
   --noise S              k-space noise std per real part (default 0.002)
   --steps N              annealing steps (default 200)
   --ode-steps N          probability-flow ODE steps (default 5)
+  --ode-solver S         euler | heun (default euler)
   --mcmc METHOD          langevin | hmc | exact (default langevin)
   --mcmc-steps N         MCMC steps per annealing step (default 100)
   --step-size LR         MCMC step size (default 1e-4)

@@ -291,15 +291,19 @@ Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_
 }
 
 void
-WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path, size_t columns)
+WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path, size_t columns,
+                float white)
 {
   using PNGImage = itk::Image<unsigned char, 2>;
   const auto size = panels.front()->GetLargestPossibleRegion().GetSize();
   const auto n = size[0] * size[1];
-  std::vector<float> reference(panels.front()->GetBufferPointer(), panels.front()->GetBufferPointer() + n);
-  const auto         rank = static_cast<long>(0.995 * static_cast<double>(n - 1));
-  std::nth_element(reference.begin(), reference.begin() + rank, reference.end());
-  const float              white = std::max(1e-30f, reference[static_cast<size_t>(rank)]);
+  if (!(white > 0.0f))
+  {
+    std::vector<float> reference(panels.front()->GetBufferPointer(), panels.front()->GetBufferPointer() + n);
+    const auto         rank = static_cast<long>(0.995 * static_cast<double>(n - 1));
+    std::nth_element(reference.begin(), reference.begin() + rank, reference.end());
+    white = std::max(1e-30f, reference[static_cast<size_t>(rank)]);
+  }
   const itk::SizeValueType gap = 4;
   if (columns == 0)
     columns = panels.size();
@@ -380,7 +384,7 @@ private:
 std::map<std::string, std::string>
 SamplerFlagDefaults()
 {
-  return { { "model", "" },       { "device", "cpu" },   { "steps", "200" },     { "ode-steps", "5" },
+  return { { "model", "" },       { "device", "cpu" },   { "steps", "200" },     { "ode-steps", "5" }, { "ode-solver", "euler" },
            { "mcmc", "langevin" }, { "mcmc-steps", "100" }, { "step-size", "1e-4" }, { "tau", "0.01" },
            { "samples", "1" },    { "seed", "0" },       { "threads", "0" } };
 }
@@ -428,6 +432,7 @@ ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianF
   }
   filter->SetNumberOfAnnealingSteps(args.Int("steps"));
   filter->SetNumberOfODESteps(args.Int("ode-steps"));
+  filter->SetODESolver(ParseODESolver(args.Get("ode-solver")));
   filter->SetMCMCMethod(ParseMCMCMethod(args.Get("mcmc")));
   filter->SetNumberOfMCMCSteps(args.Int("mcmc-steps"));
   filter->SetStepSize(args.Double("step-size"));
