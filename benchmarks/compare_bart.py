@@ -137,7 +137,11 @@ def main():
             case = os.path.join(args.out, f"R{R:g}_slice{i}")
             # BART: ESPIRiT maps, then pics with each lambda.
             write_cfl(case + "_k", np.transpose(k, (2, 1, 0))[:, :, None, :])  # x, y, z, coil
-            subprocess.run(["bart", "ecalib", "-m1", case + "_k", case + "_espirit"], check=True,
+            # BART's default 6x6 ESPIRiT kernel degenerates with the 6 calibration lines of 8x
+            # (maps zero almost everywhere): use a kernel that fits the calibration block.
+            acs = max(1, round(h * cf))
+            kernel = min(6, max(3, acs - 2))
+            subprocess.run(["bart", "ecalib", "-m1", "-k", str(kernel), case + "_k", case + "_espirit"], check=True,
                            stdout=subprocess.DEVNULL)
             espirit = read_cfl(case + "_espirit")[:, :, 0, :]  # x, y, coil
             zf = (np.conj(np.transpose(espirit, (2, 1, 0))) * np.fft.fftshift(np.fft.ifft2(

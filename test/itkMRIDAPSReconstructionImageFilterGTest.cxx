@@ -386,6 +386,30 @@ TEST(MRIDAPSReconstructionImageFilterErrors, EmptyMask)
   EXPECT_NE(ErrorOf([&] { filter->Update(); }).find("mask is empty"), std::string::npos);
 }
 
+TEST(MRIDAPSReconstructionImageFilterErrors, ZeroDataOrVanishingCoilMaps)
+{
+  Acquisition acq(8, 8, 2, 2.0, 0.0);
+  auto        filter = acq.Filter();
+  filter->SetModelFileName(DAPSMRI_TEST_MODELS "/tiny_prior.pt"); // p99 normalisation: scale from the data
+  itk::VariableLengthVector<Complex> zero(2);
+  zero.Fill(Complex(0.0f, 0.0f));
+  acq.kSpaceImage->FillBuffer(zero);
+  acq.kSpaceImage->Modified();
+  EXPECT_NE(ErrorOf([&] { filter->Update(); }).find("k-space data are zero"), std::string::npos);
+
+  // Maps that vanish everywhere but at one pixel of 256 (as ESPIRiT maps from too few lines can).
+  Acquisition fresh(16, 16, 2, 2.0, 0.0);
+  auto        noMaps = fresh.Filter();
+  noMaps->SetModelFileName(DAPSMRI_TEST_MODELS "/tiny_prior.pt");
+  itk::VariableLengthVector<Complex> one(2);
+  one.Fill(Complex(0.7f, 0.0f));
+  fresh.mapsImage->FillBuffer(zero);
+  fresh.mapsImage->SetPixel({ { 8, 8 } }, one);
+  fresh.mapsImage->Modified();
+  const std::string error = ErrorOf([&] { noMaps->Update(); });
+  EXPECT_NE(error.find("coil sensitivities are zero"), std::string::npos) << error;
+}
+
 TEST(MRIDAPSReconstructionImageFilterErrors, BadParameters)
 {
   Acquisition acq(8, 8, 2, 2.0, 0.0);

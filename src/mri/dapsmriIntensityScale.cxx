@@ -59,7 +59,12 @@ EstimateIntensityScale(const Operator & op, const torch::Tensor & y, const torch
   const double scale = torch::quantile(image, 0.99).item<double>();
   if (!(scale > 0.0))
   {
-    throw std::invalid_argument("the k-space data are zero in the sampled region: nothing to reconstruct");
+    // p99 of |A^H y| is zero when the data are zero, or when the coil maps vanish over more than
+    // 1% of the image short of the whole (ESPIRiT maps from too few calibration lines do).
+    throw std::invalid_argument(
+      "the zero-filled image of the calibration data is zero over more than 99% of the field of view: "
+      "either the k-space data are zero where they were sampled, or the coil sensitivities are zero almost "
+      "everywhere (check the coil maps; ESPIRiT maps estimated from too few calibration lines can vanish)");
   }
   return scale;
 }
