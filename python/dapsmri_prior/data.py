@@ -14,6 +14,11 @@ curves (gamma, monotone piecewise-linear, occasional inverted "T2-like" contrast
 smooth multiplicative bias field, smooth random phase, random crop position
 (zero padding where the patch leaves the slice), p99_magnitude normalisation of
 the whole slice, then a global scale factor 0.75-1.33.
+
+Whole-slice views (optional, `coarse_fraction`): a 1 mm axial slice shrunk, after an
+anti-aliasing blur, until the whole brain fits in the patch (60-85% of its side), so that
+the network sees the global layout of a slice (midline, ventricles, cortex all round)
+that no 64x64 crop at full resolution contains.
 """
 import math
 from dataclasses import dataclass
@@ -96,8 +101,9 @@ def random_intensity_curve(img: np.ndarray, mask: np.ndarray, rng: np.random.Gen
 class TemplateSlices:
     """Draws augmented, normalised complex patches [B, 2, P, P] (real, imaginary)."""
 
-    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE):
+    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0):
         self.patch = patch
+        self.coarse_fraction = coarse_fraction
         self.rng = np.random.default_rng(seed)
         v1, v05 = load_volumes(path)
         self.train_vols: List[np.ndarray] = []
@@ -122,14 +128,16 @@ class TemplateSlices:
                     bbox = (rr.min(), rr.max() + 1, cc.min(), cc.max() + 1)
                     refs.append(SliceRef(k, axis, i, bbox, None if axis == 2 else (z0, z1)))
             self.slices.append(refs)
+        # Whole-slice views: axial 1 mm slices only (sagittal and coronal ones cross the slab).
+        self.axial = [r for r in self.slices[0] if r.axis == 2]
 
     def num_slices(self) -> Tuple[int, int]:
         return len(self.slices[0]), len(self.slices[1])
 
     # -- one sample ------------------------------------------------------------
-    def _transform(self, ref: SliceRef) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    def _transform(self, ref: SliceRef, whole: bool = False) -> Optional[Tuple[np.ndarray, np.ndarray]]:
         """Random (matrix, centre) mapping patch coords to slice coords, or None if the
-        patch would touch the zeroed validation band."""
+        patch would touch the zeroed validation band. `whole`: the brain fills the patch."""
         rng, p = self.rng, self.patch
         th = math.radians(rng.uniform(-10.0, 10.0))
         s = rng.uniform(0.9, 1.1)
@@ -139,6 +147,11 @@ class TemplateSlices:
             dihedral = dihedral[::-1]
         a = rot @ dihedral
         r0, r1, c0, c1 = ref.bbox
+        if whole:
+            extent = max(r1 - r0, c1 - c0)
+            a = a * (extent / (p * rng.uniform(0.6, 0.85)))
+            jitter = 0.03 * extent * rng.uniform(-1.0, 1.0, size=2)
+            return a, np.array([(r0 + r1) / 2.0, (c0 + c1) / 2.0]) + jitter
         centre = np.array([rng.uniform(r0, r1), rng.uniform(c0, c1)])
         if ref.forbidden is not None:
             half = (p - 1) / 2.0
@@ -151,11 +164,13 @@ class TemplateSlices:
 
     def sample_one(self) -> np.ndarray:
         rng, p = self.rng, self.patch
+        whole = self.coarse_fraction > 0.0 and rng.random() < self.coarse_fraction
         while True:
-            k = 1 if rng.random() < P_NATIVE else 0
-            ref = self.slices[k][rng.integers(len(self.slices[k]))]
+            k = 0 if whole else 1 if rng.random() < P_NATIVE else 0
+            refs = self.axial if whole else self.slices[k]
+            ref = refs[rng.integers(len(refs))]
             for _ in range(20):
-                tr = self._transform(ref)
+                tr = self._transform(ref, whole)
                 if tr is not None:
                     break
             if tr is not None:
@@ -174,6 +189,9 @@ class TemplateSlices:
         bias_coef[0] = 0.0
         mag = mag * np.exp(_poly2(rows, cols, bias_coef)).astype(np.float32)
         p99 = max(float(np.percentile(mag, 99.0)), 1e-6)  # magnitude is phase-independent
+        zoom = math.sqrt(abs(np.linalg.det(a)))
+        if zoom > 1.2:  # shrinking: blur first so the resampled patch does not alias
+            mag = ndimage.gaussian_filter(mag, 0.45 * zoom)
 
         # Resample the patch: slice coords = centre + A (patch coords - patch centre).
         half = (p - 1) / 2.0

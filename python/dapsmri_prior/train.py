@@ -38,6 +38,10 @@ def parse_args(argv=None):
     ap.add_argument("--channels", type=str, default="32,64,128", help="U-Net channels per level")
     ap.add_argument("--num-blocks", type=int, default=2)
     ap.add_argument("--emb-dim", type=int, default=128)
+    ap.add_argument("--coarse-fraction", type=float, default=0.0,
+                    help="share of whole-slice views (a whole axial slice shrunk into the patch)")
+    ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
+                    "checkpoint (fine-tuning: fresh optimiser, step 0); ignored when --resume finds OUT's own")
     return ap.parse_args(argv)
 
 
@@ -66,7 +70,7 @@ def main(argv=None):
     ema = EMA(net, args.ema_decay)
     ema.model.to(device)
     opt = torch.optim.Adam(denoiser.parameters(), lr=args.lr)
-    data = TemplateSlices(patch=args.patch, seed=args.seed)
+    data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
 
@@ -83,8 +87,16 @@ def main(argv=None):
         torch.set_rng_state(ck["torch_rng"])
         random.setstate(ck["python_rng"])
         print(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h)", flush=True)
-    elif os.path.exists(log_path):
-        os.remove(log_path)  # fresh run: start a fresh log
+    else:
+        if os.path.exists(log_path):
+            os.remove(log_path)  # fresh run: start a fresh log
+        if args.init:
+            ck = torch.load(args.init, map_location="cpu")
+            if ck["config"] != config:
+                raise SystemExit(f"--init checkpoint config {ck['config']} != requested {config}")
+            net.load_state_dict(ck["model"])
+            ema.load_state_dict(ck["ema"])
+            print(f"initialised from {args.init} (its step {ck['step']})", flush=True)
 
     if not os.path.exists(log_path):
         with open(log_path, "w") as f:

@@ -140,6 +140,18 @@ def test_p99_normalisation():
     assert math.isclose(np.percentile(np.abs(zn), 99), 1.0, rel_tol=1e-9)
 
 
+def test_whole_slice_views_fit_the_patch():
+    from dapsmri_prior.data import TemplateSlices, VAL_Z0, VAL_Z1, GAP_MM
+    d = TemplateSlices(patch=64, seed=1, coarse_fraction=1.0)
+    assert d.axial and all(r.axis == 2 and r.vol == 0 for r in d.axial)
+    assert not any(VAL_Z0 - GAP_MM <= r.index < VAL_Z1 + GAP_MM for r in d.axial)  # never the slab
+    mag = np.sqrt((d.sample(6) ** 2).sum(1))
+    for m in mag:
+        ring = np.concatenate([m[:2].ravel(), m[-2:].ravel(), m[:, :2].ravel(), m[:, -2:].ravel()])
+        assert ring.mean() < 0.05 * m[16:48, 16:48].mean(), "the whole brain should lie inside the patch"
+        assert (m > 0.05).mean() > 0.1, "the brain should fill a good part of the patch"
+
+
 if __name__ == "__main__":
     failed = 0
     for name, fn in sorted(globals().items()):
