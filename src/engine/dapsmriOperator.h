@@ -37,6 +37,12 @@ public:
   /** A^H A x for linear operators (used by the exact Gaussian step's conjugate gradients). */
   virtual torch::Tensor Normal(const torch::Tensor & x) const;
 
+  /** Where the object can be nonzero: [H, W] float, 1 inside, 0 outside; undefined (the
+   * default) when it can be anywhere. The sampler holds the image at zero outside: there the
+   * data say nothing and the prior would fill the gap with invented tissue. (Not a sampling
+   * pattern: pixels an inpainting operator does not see stay inside the support.) */
+  virtual torch::Tensor ObjectSupport() const { return {}; }
+
   /** Squared residual ||A(x) - y||^2 per batch entry: [B]. */
   torch::Tensor ResidualNorm2(const torch::Tensor & x, const torch::Tensor & y) const;
 

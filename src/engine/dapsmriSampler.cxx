@@ -224,6 +224,7 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   const auto sigmas = PolynomialSigmas(K, m_Config.sigmaMax, m_Config.sigmaMin, 0.0);
   const double sd = m_Prior.Metadata().sigmaData;
   auto       xt = m_Config.sigmaMax * Noise({ B, shape[0], shape[1] });
+  const auto    support = m_Operator.ObjectSupport();
   torch::Tensor x0;
   for (int k = 0; k < K; ++k)
   {
@@ -245,6 +246,10 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
       case MCMCMethod::ExactGaussian:
         x0 = ExactGaussian(x0hat, y, r);
         break;
+    }
+    if (support.defined())
+    {
+      x0.mul_(support);
     }
     m_Statistics.mcmcSeconds += SecondsSince(mcmcStart);
     if (!torch::isfinite(x0).all().item<bool>())

@@ -103,6 +103,7 @@ SENSEOperator::SENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor
   m_Width = coilMaps.size(2);
   m_CoilMaps = coilMaps.to(torch::kCPU, torch::kComplexFloat).contiguous();
   m_Mask = (mask.to(torch::kCPU) != 0).to(torch::kFloat).contiguous();
+  m_Support = SensitiveRegion(m_CoilMaps);
   const auto sampled = m_Mask.sum(1);
   for (int64_t y = 0; y < m_Height; ++y)
   {
@@ -315,6 +316,13 @@ SENSEOperator::Normal(const torch::Tensor & xIn) const
 
 // ---------------------------------------------------------------------------------------------
 torch::Tensor
+SensitiveRegion(const torch::Tensor & coilMaps)
+{
+  const auto sensitive = coilMaps.abs().sum(0) > 0.0f;
+  return sensitive.all().item<bool>() ? torch::Tensor() : sensitive.to(torch::kFloat);
+}
+
+torch::Tensor
 CenteredFFT2(const torch::Tensor & x)
 {
   const std::vector<int64_t> dims{ -2, -1 };
@@ -331,6 +339,7 @@ CenteredIFFT2(const torch::Tensor & k)
 TorchSENSEOperator::TorchSENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask)
   : m_CoilMaps(coilMaps.to(torch::kComplexFloat).contiguous())
   , m_Mask((mask != 0).to(coilMaps.device(), torch::kFloat))
+  , m_Support(SensitiveRegion(m_CoilMaps))
 {
   if (coilMaps.dim() != 3 || mask.dim() != 2 || mask.size(0) != coilMaps.size(1) || mask.size(1) != coilMaps.size(2))
   {

@@ -37,6 +37,9 @@ public:
   torch::Tensor Adjoint(const torch::Tensor & y) const override;
   torch::Tensor DataGradient(const torch::Tensor & x, const torch::Tensor & y) const override;
   torch::Tensor Normal(const torch::Tensor & x) const override;
+  /** Where some coil is sensitive (ESPIRiT maps are zero outside the object); undefined when
+   * every pixel is. */
+  torch::Tensor ObjectSupport() const override { return m_Support; }
 
 private:
   using Complex = std::complex<float>;
@@ -68,6 +71,7 @@ private:
   torch::Tensor m_CoilMaps; // [C, H, W] complex, contiguous
   torch::Tensor m_Mask;     // [H, W] float, contiguous, centered order
   std::vector<bool> m_RowSampled;
+  torch::Tensor     m_Support; // [H, W] float, or undefined
   mutable std::vector<Worker> m_Workers;
   mutable int64_t             m_WorkersBatch = 0;
 };
@@ -84,11 +88,16 @@ public:
   torch::Tensor        Forward(const torch::Tensor & x) const override;
   torch::Tensor        Adjoint(const torch::Tensor & y) const override;
   torch::Tensor        DataGradient(const torch::Tensor & x, const torch::Tensor & y) const override;
+  torch::Tensor        ObjectSupport() const override { return m_Support; }
 
 private:
   torch::Tensor m_CoilMaps; // [C, H, W]
   torch::Tensor m_Mask;     // [H, W] float
+  torch::Tensor m_Support;  // [H, W] float, or undefined
 };
+
+/** Where some coil is sensitive, [H, W] float 0 / 1; undefined when every pixel is. */
+torch::Tensor SensitiveRegion(const torch::Tensor & coilMaps);
 
 /** Centered orthonormal 2-D FFT over the last two dimensions with torch::fft. */
 torch::Tensor CenteredFFT2(const torch::Tensor & x);
