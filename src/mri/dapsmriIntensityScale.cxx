@@ -60,7 +60,7 @@ EstimateIntensityScale(const Operator & op, const torch::Tensor & y, const torch
   if (!(scale > 0.0))
   {
     // p99 of |A^H y| is zero when the data are zero, or when the coil maps vanish over more than
-    // 1% of the image short of the whole (ESPIRiT maps from too few calibration lines do).
+    // 99% of the image (ESPIRiT maps from too few calibration lines can).
     throw std::invalid_argument(
       "the zero-filled image of the calibration data is zero over more than 99% of the field of view: "
       "either the k-space data are zero where they were sampled, or the coil sensitivities are zero almost "
