@@ -24,8 +24,10 @@ DAPSMRI_EXPORT std::vector<std::complex<float>> WalshCoilMaps(const RawSlice & s
  * slice: the calibration matrix of kernel x kernel x coil blocks, its dominant right singular
  * vectors (singular values above threshold x the largest), their image-space operator per pixel
  * and its eigenvector of eigenvalue ~1; zero where that eigenvalue is below `crop` (outside the
- * object). The calibration region uses every readout sample of the calibration lines, and the
- * kernel shrinks to fit, so 7-10 lines (8x fastMRI masks) still give enough blocks.
+ * object). The calibration region is the centred 24 x 24 block of the fully sampled centre
+ * (a fully sampled scan included) or, with fewer than 24 lines, every readout sample of them
+ * with a kernel at most half their number tall, so 6-10 lines (8x fastMRI masks) still give
+ * enough blocks.
  * [y][x][coil]; phase referenced to the strongest coil. */
 DAPSMRI_EXPORT std::vector<std::complex<float>> ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize = 6,
                                                                 double threshold = 0.02, double crop = 0.9);

@@ -73,15 +73,16 @@ namespace
 struct MapsCase
 {
   const char * method;
-  int          acceleration, calibrationLines;
+  int          acceleration, calibrationLines, matrix;
 };
 class CoilMaps : public ::testing::TestWithParam<MapsCase>
 {};
 } // namespace
 
 // Maps from one undersampled repetition's calibration lines against the generator's true
-// sensitivities, where the phantom is not empty, up to one phase per pixel. 8 lines is what an
-// 8x fastMRI-style mask leaves at 128 phase-encode steps... here at 64.
+// sensitivities, where the phantom is not empty, up to one phase per pixel, with noise as in the
+// main job. 6-8 lines is what an 8x fastMRI-style mask leaves at 150-200 phase-encode steps (here
+// at 64); acceleration 1 is a fully sampled 128 x 128 scan, whose calibration region is all of it.
 TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
 {
   namespace fs = std::filesystem;
@@ -90,7 +91,7 @@ TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
                         ("dapsmri_maps_" + std::string(param.method) + "_" + std::to_string(param.calibrationLines) + "_" +
                          std::to_string(getpid()) + ".h5");
   fs::remove(file);
-  const std::string command = std::string(ISMRMRD_GENERATOR) + " -m 64 -c 8 -n 0.0 -a " + std::to_string(param.acceleration) +
+  const std::string command = std::string(ISMRMRD_GENERATOR) + " -m " + std::to_string(param.matrix) + " -c 8 -n 0.02 -a " + std::to_string(param.acceleration) +
                               " -w " + std::to_string(param.calibrationLines) + " -o " + file.string() + " > /dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
   dapsmri::ISMRMRDReadOptions keep;
@@ -159,8 +160,10 @@ TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, CoilMaps,
-                         ::testing::Values(MapsCase{ "walsh", 4, 24 }, MapsCase{ "espirit", 4, 24 },
-                                           MapsCase{ "walsh", 8, 8 }, MapsCase{ "espirit", 8, 8 }),
+                         ::testing::Values(MapsCase{ "walsh", 4, 24, 64 }, MapsCase{ "espirit", 4, 24, 64 },
+                                           MapsCase{ "walsh", 8, 8, 64 }, MapsCase{ "espirit", 8, 8, 64 },
+                                           MapsCase{ "espirit", 8, 6, 64 }, MapsCase{ "walsh", 1, 128, 128 },
+                                           MapsCase{ "espirit", 1, 128, 128 }),
                          [](const ::testing::TestParamInfo<MapsCase> & info) {
                            return std::string(info.param.method) + "_" + std::to_string(info.param.calibrationLines) +
                                   "lines";

@@ -117,11 +117,17 @@ ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize, double threshold, double
     const auto    k = KSpaceOf(slice).to(torch::kComplexDouble);
     const auto    region = CalibrationOf(slice);
     const auto    rows = region.sum(1).nonzero().flatten(), columns = region.sum(0).nonzero().flatten();
-    const int64_t r0 = rows.min().item<int64_t>(), Ly = rows.max().item<int64_t>() - r0 + 1;
-    const int64_t c0 = columns.min().item<int64_t>(), Lx = columns.max().item<int64_t>() - c0 + 1;
-    // Few calibration lines: a kernel shorter along y keeps at least three rows of blocks, so the
-    // calibration matrix stays well determined (the kernel still spans `kernelSize` along x).
-    const int64_t kh = std::max<int64_t>(1, std::min<int64_t>(kernelSize, Ly - 2));
+    // At most a centred 24 x 24 block: more high frequencies (a fully sampled scan) add singular
+    // values above the threshold until every pixel has several eigenvalues ~1 and the top
+    // eigenvector is an arbitrary mix of coils. With fewer than 24 lines, every readout sample of
+    // them keeps the calibration matrix well determined.
+    const int64_t lines = rows.max().item<int64_t>() - rows.min().item<int64_t>() + 1;
+    const int64_t samples = columns.max().item<int64_t>() - columns.min().item<int64_t>() + 1;
+    const int64_t Ly = std::min<int64_t>(lines, 24), Lx = lines >= 24 ? std::min<int64_t>(samples, 24) : samples;
+    const int64_t r0 = rows.min().item<int64_t>() + (lines - Ly) / 2, c0 = columns.min().item<int64_t>() + (samples - Lx) / 2;
+    // Few calibration lines: a kernel at most half their number tall keeps enough rows of blocks
+    // (the kernel still spans `kernelSize` along x).
+    const int64_t kh = std::max<int64_t>(1, std::min<int64_t>(kernelSize, Ly / 2));
     const int64_t kw = std::min<int64_t>(kernelSize, Lx);
     auto          calibration = k.narrow(1, r0, Ly).narrow(2, c0, Lx); // [C, Ly, Lx]
 
