@@ -137,11 +137,13 @@ def main():
             case = os.path.join(args.out, f"R{R:g}_slice{i}")
             # BART: ESPIRiT maps, then pics with each lambda.
             write_cfl(case + "_k", np.transpose(k, (2, 1, 0))[:, :, None, :])  # x, y, z, coil
-            # BART's default 6x6 ESPIRiT kernel degenerates with the 6 calibration lines of 8x
-            # (maps zero almost everywhere): use a kernel that fits the calibration block.
+            # Calibrate on the whole fully sampled block (every readout column x the ACS rows) with a
+            # kernel at most half the ACS rows tall: BART's default (a 24x24 region, 6x6 kernel) has
+            # fewer equations than unknowns with the 6 calibration rows of 8x and returns maps that
+            # are wrong or cropped to zero (BART at 8x: 12.5 dB with those maps, 18.6 dB with these).
             acs = max(1, round(h * cf))
-            kernel = min(6, max(3, acs - 2))
-            subprocess.run(["bart", "ecalib", "-m1", "-k", str(kernel), case + "_k", case + "_espirit"], check=True,
+            calibration = ["-r", f"{w}:{acs}:1", "-k", f"6:{min(6, max(2, acs // 2))}:1"]
+            subprocess.run(["bart", "ecalib", "-m1"] + calibration + [case + "_k", case + "_espirit"], check=True,
                            stdout=subprocess.DEVNULL)
             espirit = read_cfl(case + "_espirit")[:, :, 0, :]  # x, y, coil
             zf = (np.conj(np.transpose(espirit, (2, 1, 0))) * np.fft.fftshift(np.fft.ifft2(
