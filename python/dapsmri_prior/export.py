@@ -66,7 +66,9 @@ def main(argv=None):
     net.load_state_dict(ck["model"] if args.raw else ck["ema"]["model"])
     desc = args.description or (
         f"EDM-preconditioned U-Net denoiser, channels {ck['config']['channels']}, "
-        f"{ck['config']['num_blocks']} res-blocks/level, {'raw' if args.raw else 'EMA'} weights "
+        f"{ck['config']['num_blocks']} res-blocks/level, "
+        f"{'self-attention at the lowest level, ' if ck['config'].get('attention') else ''}"
+        f"{'raw' if args.raw else 'EMA'} weights "
         f"after {ck['step']} steps of batch {ck['args']['batch']} x {ck['args']['patch']}^2 patches")
     save_prior(net, args.out, make_metadata(net, args.name, desc))
     meta = verify_prior(args.out)

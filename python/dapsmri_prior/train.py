@@ -17,7 +17,7 @@ import torch
 
 from .data import TemplateSlices
 from .edm import EDMDenoiser, EMA, edm_loss, sample_sigma
-from .unet import UNet, count_parameters
+from .unet import UNet, count_parameters, load_into_deeper
 
 
 def parse_args(argv=None):
@@ -38,11 +38,18 @@ def parse_args(argv=None):
     ap.add_argument("--channels", type=str, default="32,64,128", help="U-Net channels per level")
     ap.add_argument("--num-blocks", type=int, default=2)
     ap.add_argument("--emb-dim", type=int, default=128)
+    ap.add_argument("--attention", action="store_true", help="self-attention at the lowest level")
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
-                    "checkpoint (fine-tuning: fresh optimiser, step 0); ignored when --resume finds OUT's own")
+                    "checkpoint (fine-tuning: fresh optimiser, step 0); ignored when --resume finds OUT's own. "
+                    "The checkpoint may have fewer levels (same blocks and embedding): its weights go into "
+                    "the deeper net's matching layers and the new ones start fresh")
     return ap.parse_args(argv)
+
+
+def checkpoint_config(ck: dict) -> dict:
+    return {"attention": False, **ck["config"]}  # older checkpoints have no attention key
 
 
 def save_checkpoint(path, state):
@@ -64,7 +71,7 @@ def main(argv=None):
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     config = dict(channels=[int(c) for c in args.channels.split(",")],
-                  num_blocks=args.num_blocks, emb_dim=args.emb_dim)
+                  num_blocks=args.num_blocks, emb_dim=args.emb_dim, attention=args.attention)
     net = UNet(**config)
     denoiser = EDMDenoiser(net).to(device)
     ema = EMA(net, args.ema_decay)
@@ -76,7 +83,7 @@ def main(argv=None):
 
     if args.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location="cpu")
-        if ck["config"] != config:
+        if checkpoint_config(ck) != config:
             raise SystemExit(f"checkpoint config {ck['config']} != requested {config}")
         net.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
@@ -92,11 +99,19 @@ def main(argv=None):
             os.remove(log_path)  # fresh run: start a fresh log
         if args.init:
             ck = torch.load(args.init, map_location="cpu")
-            if ck["config"] != config:
-                raise SystemExit(f"--init checkpoint config {ck['config']} != requested {config}")
-            net.load_state_dict(ck["model"])
-            ema.load_state_dict(ck["ema"])
-            print(f"initialised from {args.init} (its step {ck['step']})", flush=True)
+            old = checkpoint_config(ck)
+            if old == config:
+                net.load_state_dict(ck["model"])
+                ema.load_state_dict(ck["ema"])
+                print(f"initialised from {args.init} (its step {ck['step']})", flush=True)
+            elif (old["num_blocks"], old["emb_dim"]) == (config["num_blocks"], config["emb_dim"]) \
+                    and len(old["channels"]) < len(config["channels"]):
+                fresh = load_into_deeper(net, ck["model"], len(old["channels"]))
+                load_into_deeper(ema.model, ck["ema"]["model"], len(old["channels"]))
+                print(f"grew {args.init} (its step {ck['step']}, channels {old['channels']}) to "
+                      f"{config['channels']}; {len(fresh)} new tensors", flush=True)
+            else:
+                raise SystemExit(f"--init checkpoint config {old} does not fit requested {config}")
 
     if not os.path.exists(log_path):
         with open(log_path, "w") as f:

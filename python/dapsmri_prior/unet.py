@@ -156,3 +156,30 @@ class UNet(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def load_into_deeper(model: UNet, state: dict, old_levels: int) -> List[str]:
+    """Copy the weights of a trained U-Net with `old_levels` levels into `model`, which
+    has the same leading channels and more levels (a coarser bottom, optionally with
+    attention).  Encoder level i and the middle blocks keep their names; decoder index i
+    of the old net becomes i + (new levels - old levels), as the decoder runs from the
+    bottom up.  New upsampling convolutions start as the identity on their first
+    min(C_in, C_out) channels, so the copied decoder first sees (much of) its old input.
+    Returns the names of the tensors that were not copied (new or reshaped)."""
+    shift = len(model.config["channels"]) - old_levels
+    own = model.state_dict()
+    fresh = set(own)
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[0] == "decoder":
+            parts[1] = str(int(parts[1]) + shift)
+        name = ".".join(parts)
+        if name in own and own[name].shape == value.shape:
+            own[name] = value.clone()
+            fresh.discard(name)
+    for name in sorted(fresh):
+        if name.endswith("up.weight"):
+            nn.init.dirac_(own[name])
+            own[name.replace("weight", "bias")].zero_()
+    model.load_state_dict(own)
+    return sorted(fresh)

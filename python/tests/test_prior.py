@@ -15,7 +15,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from dapsmri_prior import edm  # noqa: E402
 from dapsmri_prior.export import METADATA_FILE, make_metadata, save_prior, verify_prior  # noqa: E402
-from dapsmri_prior.unet import UNet, count_parameters  # noqa: E402
+from dapsmri_prior.unet import UNet, count_parameters, load_into_deeper  # noqa: E402
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
@@ -150,6 +150,33 @@ def test_whole_slice_views_fit_the_patch():
         ring = np.concatenate([m[:2].ravel(), m[-2:].ravel(), m[:, :2].ravel(), m[:, -2:].ravel()])
         assert ring.mean() < 0.05 * m[16:48, 16:48].mean(), "the whole brain should lie inside the patch"
         assert (m > 0.05).mean() > 0.1, "the brain should fill a good part of the patch"
+
+
+def test_grow_into_a_deeper_net():
+    old = small_net()
+    deep = UNet(channels=(8, 8, 16, 12), num_blocks=1, emb_dim=16, attention=True)
+    assert deep.downsampling_factor == 8
+    fresh = load_into_deeper(deep, old.state_dict(), old_levels=3)
+    state = deep.state_dict()
+    for key, value in old.state_dict().items():
+        parts = key.split(".")
+        if parts[0] == "decoder":  # the decoder runs bottom-up: one more level in front
+            parts[1] = str(int(parts[1]) + 1)
+        name = ".".join(parts)
+        if state[name].shape == value.shape:
+            assert torch.equal(state[name], value), name
+            assert name not in fresh
+        else:
+            assert name in fresh  # the middle blocks change width (16 -> 12)
+    assert any(k.startswith("encoder.3.") for k in fresh) and any(k.startswith("attn.") for k in fresh)
+    # The new upsampling of the old bottom level passes its first channels through.
+    up = state["decoder.1.up.weight"]  # 12 -> 16 channels
+    x = torch.randn(1, 12, 5, 5)
+    y = torch.nn.functional.conv2d(x, up, state["decoder.1.up.bias"], padding=1)
+    assert torch.allclose(y[:, :12], x) and torch.equal(y[:, 12:], torch.zeros_like(y[:, 12:]))
+    with torch.no_grad():
+        out = deep(torch.randn(2, 2, 24, 16), torch.tensor([0.1, -0.5]))
+    assert out.shape == (2, 2, 24, 16) and torch.isfinite(out).all()
 
 
 if __name__ == "__main__":
