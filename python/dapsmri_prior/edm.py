@@ -44,9 +44,10 @@ class EDMDenoiser(nn.Module):
         return c_skip * x + c_out * self.net(c_in * x, c_noise)
 
 
-def sample_sigma(batch: int, generator: torch.Generator) -> torch.Tensor:
-    """Log-normal training noise levels: ln(sigma) ~ N(P_mean, P_std^2)."""
-    return torch.exp(P_MEAN + P_STD * torch.randn(batch, generator=generator))
+def sample_sigma(batch: int, generator: torch.Generator, p_mean: float = P_MEAN,
+                 p_std: float = P_STD) -> torch.Tensor:
+    """Log-normal training noise levels: ln(sigma) ~ N(p_mean, p_std^2)."""
+    return torch.exp(p_mean + p_std * torch.randn(batch, generator=generator))
 
 
 def loss_weight(sigma: torch.Tensor, sigma_data: float = SIGMA_DATA) -> torch.Tensor:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .data import TemplateSlices
-from .edm import EDMDenoiser, EMA, edm_loss, sample_sigma
+from .edm import P_MEAN, P_STD, EDMDenoiser, EMA, edm_loss, sample_sigma
 from .unet import UNet, count_parameters, load_into_deeper
 
 
@@ -39,6 +39,10 @@ def parse_args(argv=None):
     ap.add_argument("--num-blocks", type=int, default=2)
     ap.add_argument("--emb-dim", type=int, default=128)
     ap.add_argument("--attention", action="store_true", help="self-attention at the lowest level")
+    ap.add_argument("--p-mean", type=float, default=P_MEAN,
+                    help="mean of ln(sigma) in training; larger images need more weight on high noise, "
+                    "where the layout of a slice forms (about +0.7 per doubling of the side)")
+    ap.add_argument("--p-std", type=float, default=P_STD, help="standard deviation of ln(sigma)")
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
@@ -134,7 +138,7 @@ def main(argv=None):
     while step < args.steps:
         t0 = time.time()
         x = torch.from_numpy(data.sample(args.batch))
-        sigma = sample_sigma(args.batch, noise_gen)
+        sigma = sample_sigma(args.batch, noise_gen, args.p_mean, args.p_std)
         noise = torch.randn(x.shape, generator=noise_gen)
         x, sigma, noise = x.to(device), sigma.to(device), noise.to(device)
 

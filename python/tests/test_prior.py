@@ -70,6 +70,8 @@ def test_sigma_sampling_is_lognormal():
     g = torch.Generator().manual_seed(0)
     ls = torch.log(edm.sample_sigma(200000, g))
     assert abs(float(ls.mean()) - edm.P_MEAN) < 0.02 and abs(float(ls.std()) - edm.P_STD) < 0.02
+    ls = torch.log(edm.sample_sigma(200000, g, p_mean=-0.4, p_std=1.0))
+    assert abs(float(ls.mean()) + 0.4) < 0.02 and abs(float(ls.std()) - 1.0) < 0.02
 
 
 def test_ema_warmup_and_decay():
