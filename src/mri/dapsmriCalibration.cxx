@@ -121,10 +121,12 @@ ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize, double threshold, double
     // values above the threshold until every pixel has several eigenvalues ~1 and the top
     // eigenvector is an arbitrary mix of coils. With fewer than 24 lines, every readout sample of
     // them keeps the calibration matrix well determined.
-    const int64_t lines = rows.max().item<int64_t>() - rows.min().item<int64_t>() + 1;
-    const int64_t samples = columns.max().item<int64_t>() - columns.min().item<int64_t>() + 1;
-    const int64_t Ly = std::min<int64_t>(lines, 24), Lx = lines >= 24 ? std::min<int64_t>(samples, 24) : samples;
-    const int64_t r0 = rows.min().item<int64_t>() + (lines - Ly) / 2, c0 = columns.min().item<int64_t>() + (samples - Lx) / 2;
+    constexpr int64_t maxSide = 24;
+    const int64_t     firstLine = rows.min().item<int64_t>(), firstSample = columns.min().item<int64_t>();
+    const int64_t     lines = rows.max().item<int64_t>() - firstLine + 1;
+    const int64_t     samples = columns.max().item<int64_t>() - firstSample + 1;
+    const int64_t     Ly = std::min(lines, maxSide), Lx = lines >= maxSide ? std::min(samples, maxSide) : samples;
+    const int64_t     r0 = firstLine + (lines - Ly) / 2, c0 = firstSample + (samples - Lx) / 2;
     // Few calibration lines: a kernel at most half their number tall keeps enough rows of blocks
     // (the kernel still spans `kernelSize` along x).
     const int64_t kh = std::max<int64_t>(1, std::min<int64_t>(kernelSize, Ly / 2));
