@@ -11,6 +11,7 @@ import json
 import os
 import random
 import time
+import zipfile
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ def parse_args(argv=None):
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
-                    "checkpoint (fine-tuning: fresh optimiser, step 0); ignored when --resume finds OUT's own. "
+                    "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0); ignored when --resume finds OUT's own. "
                     "The checkpoint may have fewer levels (same blocks and embedding): its weights go into "
                     "the deeper net's matching layers and the new ones start fresh")
     return ap.parse_args(argv)
@@ -54,6 +55,22 @@ def parse_args(argv=None):
 
 def checkpoint_config(ck: dict) -> dict:
     return {"attention": False, **ck["config"]}  # older checkpoints have no attention key
+
+
+def load_init(path: str) -> dict:
+    """A run's checkpoint, or an exported prior archive (its EMA weights, config read off
+    the tensor shapes) in the same form, so a run can start from the shipped prior."""
+    if not (zipfile.is_zipfile(path)
+            and any(n.endswith("extra/dapsmri.json") for n in zipfile.ZipFile(path).namelist())):
+        return torch.load(path, map_location="cpu")
+    state = {k[len("net."):]: v for k, v in torch.jit.load(path, map_location="cpu").state_dict().items()
+             if k.startswith("net.")}
+    levels = sorted({int(k.split(".")[1]) for k in state if k.startswith("encoder.")})
+    config = dict(channels=[int(state[f"encoder.{i}.blocks.0.conv1.weight"].shape[0]) for i in levels],
+                  num_blocks=len({k.split(".")[3] for k in state if k.startswith("encoder.0.blocks.")}),
+                  emb_dim=int(state["embed.mlp.2.weight"].shape[0]),
+                  attention=any(k.startswith("attn.") for k in state))
+    return {"config": config, "model": state, "ema": {"model": state}, "step": "exported prior"}
 
 
 def save_checkpoint(path, state):
@@ -102,11 +119,11 @@ def main(argv=None):
         if os.path.exists(log_path):
             os.remove(log_path)  # fresh run: start a fresh log
         if args.init:
-            ck = torch.load(args.init, map_location="cpu")
+            ck = load_init(args.init)
             old = checkpoint_config(ck)
             if old == config:
                 net.load_state_dict(ck["model"])
-                ema.load_state_dict(ck["ema"])
+                ema.model.load_state_dict(ck["ema"]["model"])
                 print(f"initialised from {args.init} (its step {ck['step']})", flush=True)
             elif (old["num_blocks"], old["emb_dim"]) == (config["num_blocks"], config["emb_dim"]) \
                     and len(old["channels"]) < len(config["channels"]):

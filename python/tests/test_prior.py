@@ -181,6 +181,25 @@ def test_grow_into_a_deeper_net():
     assert out.shape == (2, 2, 24, 16) and torch.isfinite(out).all()
 
 
+def test_fine_tune_from_an_exported_prior():
+    from dapsmri_prior.train import load_init
+    net = UNet(channels=(8, 8, 16, 12), num_blocks=2, emb_dim=16, attention=True)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0.0, 0.1)
+    net.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "prior.pt")
+        save_prior(net, path, make_metadata(net, "test", "fine-tune source"))
+        ck = load_init(path)
+    assert ck["config"] == dict(channels=[8, 8, 16, 12], num_blocks=2, emb_dim=16, attention=True)
+    again = UNet(**ck["config"])
+    again.load_state_dict(ck["ema"]["model"])
+    x, c = torch.randn(1, 2, 16, 24), torch.tensor([0.3])
+    with torch.no_grad():
+        assert torch.equal(again.eval()(x, c), net(x, c))
+
+
 if __name__ == "__main__":
     failed = 0
     for name, fn in sorted(globals().items()):
