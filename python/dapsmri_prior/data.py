@@ -162,7 +162,8 @@ class TemplateSlices:
                 return None
         return a, centre
 
-    def sample_one(self) -> np.ndarray:
+    def sample_one(self) -> Tuple[np.ndarray, bool]:
+        """One complex image [2, P, P] and whether it is a whole-slice view."""
         rng, p = self.rng, self.patch
         whole = self.coarse_fraction > 0.0 and rng.random() < self.coarse_fraction
         while True:
@@ -215,10 +216,12 @@ class TemplateSlices:
 
         scale = math.exp(rng.uniform(math.log(0.75), math.log(1.33)))
         z = patch_mag * (scale / p99)
-        return np.stack([z * np.cos(phase), z * np.sin(phase)]).astype(np.float32)
+        return np.stack([z * np.cos(phase), z * np.sin(phase)]).astype(np.float32), whole
 
-    def sample(self, batch: int) -> np.ndarray:
-        return np.stack([self.sample_one() for _ in range(batch)])
+    def sample(self, batch: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Images [B, 2, P, P] and a bool [B] marking the whole-slice views."""
+        images, whole = zip(*(self.sample_one() for _ in range(batch)))
+        return np.stack(images), np.array(whole)
 
 
 def validation_images(path: str = TEMPLATE, multiple: int = 8, seed: int = 1234) -> np.ndarray:

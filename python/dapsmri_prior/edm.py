@@ -3,7 +3,7 @@
 The exported prior is `EDMDenoiser`:  forward(x [B,2,H,W], sigma [B]) -> D(x; sigma).
 """
 import copy
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 from torch import nn
@@ -44,9 +44,10 @@ class EDMDenoiser(nn.Module):
         return c_skip * x + c_out * self.net(c_in * x, c_noise)
 
 
-def sample_sigma(batch: int, generator: torch.Generator, p_mean: float = P_MEAN,
+def sample_sigma(batch: int, generator: torch.Generator, p_mean: Union[float, torch.Tensor] = P_MEAN,
                  p_std: float = P_STD) -> torch.Tensor:
-    """Log-normal training noise levels: ln(sigma) ~ N(p_mean, p_std^2)."""
+    """Log-normal training noise levels: ln(sigma) ~ N(p_mean, p_std^2); p_mean may be a
+    tensor [batch] (one mean per image)."""
     return torch.exp(p_mean + p_std * torch.randn(batch, generator=generator))
 
 

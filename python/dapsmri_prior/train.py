@@ -44,6 +44,9 @@ def parse_args(argv=None):
                     help="mean of ln(sigma) in training; larger images need more weight on high noise, "
                     "where the layout of a slice forms (about +0.7 per doubling of the side)")
     ap.add_argument("--p-std", type=float, default=P_STD, help="standard deviation of ln(sigma)")
+    ap.add_argument("--whole-p-mean", type=float, default=None,
+                    help="mean of ln(sigma) for the whole-slice views (default: --p-mean). A slice's layout "
+                    "is only learnt at high noise, and only from whole-slice views")
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
@@ -101,6 +104,7 @@ def main(argv=None):
     data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
+    whole_p_mean = args.p_mean if args.whole_p_mean is None else args.whole_p_mean
 
     if args.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location="cpu")
@@ -154,8 +158,10 @@ def main(argv=None):
     t_seg, loss_acc, n_acc = time.time(), 0.0, 0
     while step < args.steps:
         t0 = time.time()
-        x = torch.from_numpy(data.sample(args.batch))
-        sigma = sample_sigma(args.batch, noise_gen, args.p_mean, args.p_std)
+        images, whole = data.sample(args.batch)
+        x = torch.from_numpy(images)
+        p_mean = torch.where(torch.from_numpy(whole), whole_p_mean, args.p_mean)
+        sigma = sample_sigma(args.batch, noise_gen, p_mean, args.p_std)
         noise = torch.randn(x.shape, generator=noise_gen)
         x, sigma, noise = x.to(device), sigma.to(device), noise.to(device)
 

@@ -72,6 +72,10 @@ def test_sigma_sampling_is_lognormal():
     assert abs(float(ls.mean()) - edm.P_MEAN) < 0.02 and abs(float(ls.std()) - edm.P_STD) < 0.02
     ls = torch.log(edm.sample_sigma(200000, g, p_mean=-0.4, p_std=1.0))
     assert abs(float(ls.mean()) + 0.4) < 0.02 and abs(float(ls.std()) - 1.0) < 0.02
+    means = torch.tensor([-1.2, 0.5]).repeat(100000)  # one mean per image
+    ls = torch.log(edm.sample_sigma(200000, g, p_mean=means, p_std=1.2))
+    for k, m in enumerate((-1.2, 0.5)):
+        assert abs(float(ls[k::2].mean()) - m) < 0.02 and abs(float(ls[k::2].std()) - 1.2) < 0.02
 
 
 def test_ema_warmup_and_decay():
@@ -147,11 +151,16 @@ def test_whole_slice_views_fit_the_patch():
     d = TemplateSlices(patch=64, seed=1, coarse_fraction=1.0)
     assert d.axial and all(r.axis == 2 and r.vol == 0 for r in d.axial)
     assert not any(VAL_Z0 - GAP_MM <= r.index < VAL_Z1 + GAP_MM for r in d.axial)  # never the slab
-    mag = np.sqrt((d.sample(6) ** 2).sum(1))
+    images, whole = d.sample(6)
+    assert whole.all()
+    mag = np.sqrt((images ** 2).sum(1))
     for m in mag:
         ring = np.concatenate([m[:2].ravel(), m[-2:].ravel(), m[:, :2].ravel(), m[:, -2:].ravel()])
         assert ring.mean() < 0.05 * m[16:48, 16:48].mean(), "the whole brain should lie inside the patch"
         assert (m > 0.05).mean() > 0.1, "the brain should fill a good part of the patch"
+    mixed = TemplateSlices(patch=32, seed=2, coarse_fraction=0.5)
+    images, whole = mixed.sample(40)
+    assert images.shape == (40, 2, 32, 32) and 5 < whole.sum() < 35  # both kinds, flagged
 
 
 def test_grow_into_a_deeper_net():
