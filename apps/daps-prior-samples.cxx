@@ -10,11 +10,12 @@ main(int argc, char * argv[])
   using namespace dapsmri;
   return app::Main("daps-prior-samples", [&] {
     auto defaults = app::SamplerFlagDefaults();
-    defaults.insert({ { "size", "128" }, { "count", "16" }, { "columns", "4" } });
+    defaults.insert({ { "size", "128" }, { "count", "16" }, { "columns", "4" }, { "zoom", "1" } });
     app::Arguments args(argc, argv, defaults, { "help" });
     if (args.Has("help") || args.Positional().size() != 1)
     {
       std::cout << "usage: daps-prior-samples OUTPUT.png [--model PATH] [--size N] [--count K] [--columns C]\n"
+                   "                          [--zoom Z (each pixel as ZxZ in the PNG)]\n"
                    "                          [--steps N] [--ode-steps N] [--ode-solver euler|heun] [--mcmc-steps N]\n"
                    "                          [--seed S] [--threads N]\n"
                    "--steps 1 --ode-solver heun --ode-steps 18 is the plain EDM sampler (probability-flow ODE\n"
@@ -31,6 +32,8 @@ main(int argc, char * argv[])
     const int     count = args.Int("count");
     if (args.Int("columns") < 1)
       throw std::invalid_argument("--columns must be at least 1");
+    if (args.Int("zoom") < 1 || args.Int("zoom") > 16)
+      throw std::invalid_argument("--zoom must be between 1 and 16");
 
     ReconstructionSettings settings;
     settings.daps.annealingSteps = args.Int("steps");
@@ -54,7 +57,8 @@ main(int argc, char * argv[])
       std::vector<std::complex<float>> one(images.begin() + i * N * N, images.begin() + (i + 1) * N * N);
       panels.push_back(app::Magnitude(one, N, N));
     }
-    app::WriteMontagePNG(panels, output, static_cast<size_t>(args.Int("columns")), 1.0f);
+    app::WriteMontagePNG(panels, output, static_cast<size_t>(args.Int("columns")), 1.0f,
+                        static_cast<size_t>(args.Int("zoom")));
     std::cerr << "wrote " << count << " samples of " << model << " to " << output << '\n';
     return 0;
   });

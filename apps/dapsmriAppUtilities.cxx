@@ -292,11 +292,13 @@ Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_
 
 void
 WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path, size_t columns,
-                float white)
+                float white, size_t zoom)
 {
   using PNGImage = itk::Image<unsigned char, 2>;
-  const auto size = panels.front()->GetLargestPossibleRegion().GetSize();
-  const auto n = size[0] * size[1];
+  const auto source = panels.front()->GetLargestPossibleRegion().GetSize();
+  const auto n = source[0] * source[1];
+  zoom = std::max<size_t>(zoom, 1);
+  const itk::Size<2> size{ { source[0] * zoom, source[1] * zoom } };
   if (!(white > 0.0f))
   {
     std::vector<float> reference(panels.front()->GetBufferPointer(), panels.front()->GetBufferPointer() + n);
@@ -320,7 +322,7 @@ WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::
     for (itk::SizeValueType y = 0; y < size[1]; ++y)
       for (itk::SizeValueType x = 0; x < size[0]; ++x)
       {
-        const float v = panels[p]->GetBufferPointer()[y * size[0] + x] / white;
+        const float v = panels[p]->GetBufferPointer()[(y / zoom) * source[0] + x / zoom] / white;
         montage->GetBufferPointer()[(top + y) * montageSize[0] + left + x] =
           static_cast<unsigned char>(std::lround(255.0f * std::clamp(v, 0.0f, 1.0f)));
       }

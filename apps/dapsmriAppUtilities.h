@@ -95,9 +95,10 @@ MaskImage::Pointer      ReadMask(const std::string & path);
 MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_t width);
 
 /** Panels in a grid as one 8-bit PNG, all on one grey scale so intensities compare directly:
- * `white` maps to white, or, when it is 0, the 99.5th percentile of the first panel does. */
+ * `white` maps to white, or, when it is 0, the 99.5th percentile of the first panel does.
+ * `zoom` repeats every pixel zoom x zoom times (small images stay legible). */
 void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path,
-                     size_t columns = 0 /* 0: all in one row */, float white = 0.0f);
+                     size_t columns = 0 /* 0: all in one row */, float white = 0.0f, size_t zoom = 1);
 
 using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
 

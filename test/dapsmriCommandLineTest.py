@@ -1,9 +1,10 @@
-"""Command-line tests of daps-recon and daps-simulate (run by CTest).
+"""Command-line tests of daps-recon, daps-simulate and daps-prior-samples (run by CTest).
 
 usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL ISMRMRD_GENERATOR BROKEN_ISMRMRD_WRITER
 """
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,7 @@ import xml.etree.ElementTree as ET
 BIN, TINY, BROKEN, GENERATOR, BROKEN_WRITER = sys.argv[1:6]
 RECON = os.path.join(BIN, "daps-recon")
 SIMULATE = os.path.join(BIN, "daps-simulate")
+PRIOR_SAMPLES = os.path.join(BIN, "daps-prior-samples")
 FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
 
 
@@ -118,6 +120,19 @@ class CommandLine(unittest.TestCase):
                               (["--frobnicate", "1"], "unknown option"), (["--tau", "0"], "tau")):
             r = run(RECON, *self.inputs(), "--model", TINY, *extra, out)
             self.assertFailsCleanly(r, out, needle)
+
+    def test_prior_samples_montage_size_and_zoom(self):
+        out = os.path.join(self.dir, "samples.png")
+        r = run(PRIOR_SAMPLES, out, "--model", TINY, "--size", "16", "--count", "3", "--columns", "2",
+                "--zoom", "3", *FAST)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as f:
+            head = f.read(24)
+        self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
+        # 2 columns x 2 rows of 48x48 panels (16 pixels, each 3x3), 4-pixel gaps.
+        self.assertEqual(struct.unpack(">II", head[16:24]), (2 * 48 + 4, 2 * 48 + 4))
+        bad = os.path.join(self.dir, "bad_zoom.png")
+        self.assertFailsCleanly(run(PRIOR_SAMPLES, bad, "--model", TINY, "--zoom", "0"), bad, "--zoom")
 
 
 def nrrd_header(path):
