@@ -45,9 +45,9 @@ class EDMDenoiser(nn.Module):
 
 
 def sample_sigma(batch: int, generator: torch.Generator, p_mean: Union[float, torch.Tensor] = P_MEAN,
-                 p_std: float = P_STD) -> torch.Tensor:
-    """Log-normal training noise levels: ln(sigma) ~ N(p_mean, p_std^2); p_mean may be a
-    tensor [batch] (one mean per image)."""
+                 p_std: Union[float, torch.Tensor] = P_STD) -> torch.Tensor:
+    """Log-normal training noise levels: ln(sigma) ~ N(p_mean, p_std^2); p_mean and p_std
+    may be tensors [batch] (one distribution per image)."""
     return torch.exp(p_mean + p_std * torch.randn(batch, generator=generator))
 
 

@@ -47,6 +47,8 @@ def parse_args(argv=None):
     ap.add_argument("--whole-p-mean", type=float, default=None,
                     help="mean of ln(sigma) for the whole-slice views (default: --p-mean). A slice's layout "
                     "is only learnt at high noise, and only from whole-slice views")
+    ap.add_argument("--whole-p-std", type=float, default=None,
+                    help="standard deviation of ln(sigma) for the whole-slice views (default: --p-std)")
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
@@ -105,6 +107,7 @@ def main(argv=None):
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
     whole_p_mean = args.p_mean if args.whole_p_mean is None else args.whole_p_mean
+    whole_p_std = args.p_std if args.whole_p_std is None else args.whole_p_std
 
     if args.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location="cpu")
@@ -160,8 +163,9 @@ def main(argv=None):
         t0 = time.time()
         images, whole = data.sample(args.batch)
         x = torch.from_numpy(images)
-        p_mean = torch.where(torch.from_numpy(whole), whole_p_mean, args.p_mean)
-        sigma = sample_sigma(args.batch, noise_gen, p_mean, args.p_std)
+        whole = torch.from_numpy(whole)
+        sigma = sample_sigma(args.batch, noise_gen, torch.where(whole, whole_p_mean, args.p_mean),
+                             torch.where(whole, whole_p_std, args.p_std))
         noise = torch.randn(x.shape, generator=noise_gen)
         x, sigma, noise = x.to(device), sigma.to(device), noise.to(device)
 

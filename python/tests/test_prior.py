@@ -72,10 +72,10 @@ def test_sigma_sampling_is_lognormal():
     assert abs(float(ls.mean()) - edm.P_MEAN) < 0.02 and abs(float(ls.std()) - edm.P_STD) < 0.02
     ls = torch.log(edm.sample_sigma(200000, g, p_mean=-0.4, p_std=1.0))
     assert abs(float(ls.mean()) + 0.4) < 0.02 and abs(float(ls.std()) - 1.0) < 0.02
-    means = torch.tensor([-1.2, 0.5]).repeat(100000)  # one mean per image
-    ls = torch.log(edm.sample_sigma(200000, g, p_mean=means, p_std=1.2))
-    for k, m in enumerate((-1.2, 0.5)):
-        assert abs(float(ls[k::2].mean()) - m) < 0.02 and abs(float(ls[k::2].std()) - 1.2) < 0.02
+    means, stds = torch.tensor([-1.2, 0.5]).repeat(100000), torch.tensor([1.2, 1.5]).repeat(100000)
+    ls = torch.log(edm.sample_sigma(200000, g, p_mean=means, p_std=stds))  # one distribution per image
+    for k, (m, sd) in enumerate(((-1.2, 1.2), (0.5, 1.5))):
+        assert abs(float(ls[k::2].mean()) - m) < 0.02 and abs(float(ls[k::2].std()) - sd) < 0.02
 
 
 def test_ema_warmup_and_decay():
