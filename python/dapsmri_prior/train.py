@@ -52,9 +52,10 @@ def parse_args(argv=None):
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
-                    "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0); ignored when --resume finds OUT's own. "
-                    "The checkpoint may have fewer levels (same blocks and embedding): its weights go into "
-                    "the deeper net's matching layers and the new ones start fresh")
+                    "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0, the "
+                    "EMA warm-up restarts); ignored when --resume finds OUT's own. The source may have "
+                    "fewer levels (same blocks and embedding): its weights go into the deeper net's "
+                    "matching layers and the new ones start fresh")
     return ap.parse_args(argv)
 
 
@@ -75,7 +76,7 @@ def load_init(path: str) -> dict:
                   num_blocks=len({k.split(".")[3] for k in state if k.startswith("encoder.0.blocks.")}),
                   emb_dim=int(state["embed.mlp.2.weight"].shape[0]),
                   attention=any(k.startswith("attn.") for k in state))
-    return {"config": config, "model": state, "ema": {"model": state}, "step": "exported prior"}
+    return {"config": config, "model": state, "ema": {"model": state}, "step": None}
 
 
 def save_checkpoint(path, state):
@@ -128,15 +129,16 @@ def main(argv=None):
         if args.init:
             ck = load_init(args.init)
             old = checkpoint_config(ck)
+            origin = "an exported prior" if ck["step"] is None else f"its step {ck['step']}"
             if old == config:
                 net.load_state_dict(ck["model"])
                 ema.model.load_state_dict(ck["ema"]["model"])
-                print(f"initialised from {args.init} (its step {ck['step']})", flush=True)
+                print(f"initialised from {args.init} ({origin})", flush=True)
             elif (old["num_blocks"], old["emb_dim"]) == (config["num_blocks"], config["emb_dim"]) \
                     and len(old["channels"]) < len(config["channels"]):
                 fresh = load_into_deeper(net, ck["model"], len(old["channels"]))
                 load_into_deeper(ema.model, ck["ema"]["model"], len(old["channels"]))
-                print(f"grew {args.init} (its step {ck['step']}, channels {old['channels']}) to "
+                print(f"grew {args.init} ({origin}, channels {old['channels']}) to "
                       f"{config['channels']}; {len(fresh)} new tensors", flush=True)
             else:
                 raise SystemExit(f"--init checkpoint config {old} does not fit requested {config}")
