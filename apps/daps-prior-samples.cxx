@@ -58,7 +58,7 @@ main(int argc, char * argv[])
       panels.push_back(app::Magnitude(one, N, N));
     }
     app::WriteMontagePNG(panels, output, static_cast<size_t>(args.Int("columns")), 1.0f,
-                        static_cast<size_t>(args.Int("zoom")));
+                         static_cast<size_t>(args.Int("zoom")));
     std::cerr << "wrote " << count << " samples of " << model << " to " << output << '\n';
     return 0;
   });
