@@ -66,16 +66,27 @@ def checkpoint_config(ck: dict) -> dict:
 def load_init(path: str) -> dict:
     """A run's checkpoint, or an exported prior archive (its EMA weights, config read off
     the tensor shapes) in the same form, so a run can start from the shipped prior."""
-    if not (zipfile.is_zipfile(path)
-            and any(n.endswith("extra/dapsmri.json") for n in zipfile.ZipFile(path).namelist())):
+    if not os.path.isfile(path):
+        raise SystemExit(f"--init {path}: no such file (give a run's checkpoint.pt or a prior archive)")
+    is_archive = False
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            is_archive = any(n.endswith("extra/dapsmri.json") for n in z.namelist())
+    if not is_archive:
         return torch.load(path, map_location="cpu")
     state = {k[len("net."):]: v for k, v in torch.jit.load(path, map_location="cpu").state_dict().items()
              if k.startswith("net.")}
-    levels = sorted({int(k.split(".")[1]) for k in state if k.startswith("encoder.")})
-    config = dict(channels=[int(state[f"encoder.{i}.blocks.0.conv1.weight"].shape[0]) for i in levels],
-                  num_blocks=len({k.split(".")[3] for k in state if k.startswith("encoder.0.blocks.")}),
-                  emb_dim=int(state["embed.mlp.2.weight"].shape[0]),
-                  attention=any(k.startswith("attn.") for k in state))
+    try:
+        levels = sorted({int(k.split(".")[1]) for k in state if k.startswith("encoder.")})
+        if not levels:
+            raise KeyError("encoder")
+        config = dict(channels=[int(state[f"encoder.{i}.blocks.0.conv1.weight"].shape[0]) for i in levels],
+                      num_blocks=len({k.split(".")[3] for k in state if k.startswith("encoder.0.blocks.")}),
+                      emb_dim=int(state["embed.mlp.2.weight"].shape[0]),
+                      attention=any(k.startswith("attn.") for k in state))
+    except (KeyError, IndexError, ValueError):
+        raise SystemExit(f"--init {path}: the archive's network is not this project's U-Net "
+                         "(python/dapsmri_prior/unet.py), so its weights cannot seed a run") from None
     return {"config": config, "model": state, "ema": {"model": state}, "step": None}
 
 

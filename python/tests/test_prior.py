@@ -207,6 +207,24 @@ def test_fine_tune_from_an_exported_prior():
     x, c = torch.randn(1, 2, 16, 24), torch.tensor([0.3])
     with torch.no_grad():
         assert torch.equal(again.eval()(x, c), net(x, c))
+    # Anything else is refused with a message, not a traceback.
+    class Foreign(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Conv2d(2, 2, 3, padding=1)
+
+        def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        foreign = os.path.join(tmp, "foreign.pt")
+        torch.jit.save(torch.jit.script(Foreign()), foreign, _extra_files={METADATA_FILE: "{}"})
+        for path, needle in ((os.path.join(tmp, "missing.pt"), "no such file"), (foreign, "not this project's U-Net")):
+            try:
+                load_init(path)
+                raise AssertionError(f"{path} was accepted")
+            except SystemExit as e:
+                assert needle in str(e), str(e)
 
 
 if __name__ == "__main__":
