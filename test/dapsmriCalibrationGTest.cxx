@@ -1,5 +1,6 @@
 // Noise prewhitening and adaptive coil maps.
 #include "dapsmriCalibration.h"
+#include "dapsmriScratchPath.h"
 
 #include <ismrmrd/dataset.h>
 
@@ -7,7 +8,6 @@
 
 #include <filesystem>
 #include <random>
-#include <unistd.h>
 
 using Complex = std::complex<float>;
 
@@ -87,9 +87,9 @@ TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
 {
   namespace fs = std::filesystem;
   const auto     param = GetParam();
-  const fs::path file = fs::path(::testing::TempDir()) /
-                        ("dapsmri_maps_" + std::string(param.method) + "_" + std::to_string(param.calibrationLines) + "_" +
-                         std::to_string(getpid()) + ".h5");
+  const dapsmri::testing::ScratchPath scratch(
+    "dapsmri_maps_" + std::string(param.method) + "_" + std::to_string(param.calibrationLines), ".h5");
+  const fs::path & file = scratch.Path();
   fs::remove(file);
   const std::string command = std::string(ISMRMRD_GENERATOR) + " -m " + std::to_string(param.matrix) + " -c 8 -n 0.02 -a " + std::to_string(param.acceleration) +
                               " -w " + std::to_string(param.calibrationLines) + " -o " + file.string() + " > /dev/null 2>&1";

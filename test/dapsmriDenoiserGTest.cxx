@@ -1,4 +1,5 @@
 #include "dapsmriDenoiser.h"
+#include "dapsmriScratchPath.h"
 #include "dapsmriTestUtilities.h"
 
 #include <gtest/gtest.h>
@@ -119,9 +120,9 @@ TEST(TorchScriptDenoiser, MissingFileSaysWhichPath)
 
 TEST(TorchScriptDenoiser, RejectsAFileThatIsNotAnArchive)
 {
-  const std::string path = ::testing::TempDir() + "/not_a_model.pt";
-  std::ofstream(path) << "this is not a zip archive";
-  EXPECT_THROW(TorchScriptDenoiser prior(path), std::invalid_argument);
+  const dapsmri::testing::ScratchPath file("not_a_model", ".pt");
+  std::ofstream(file.Path()) << "this is not a zip archive";
+  EXPECT_THROW(TorchScriptDenoiser prior(file.Path().string()), std::invalid_argument);
 }
 
 TEST(TorchScriptDenoiser, RejectsAnArchiveWithoutMetadata)

@@ -1,6 +1,7 @@
 // The ISMRMRD reader on real files written by ismrmrd_generate_cartesian_shepp_logan, and on
 // broken files written here with libismrmrd.
 #include "dapsmriISMRMRDReader.h"
+#include "dapsmriScratchPath.h"
 
 #include "itkMacro.h"
 #include "itkExceptionDescription.h"
@@ -14,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using dapsmri::RawData;
@@ -26,10 +26,10 @@ namespace
 fs::path
 TestFolder()
 {
-  // One folder per process: CTest runs the tests of this file as parallel processes.
-  const fs::path folder = fs::path(::testing::TempDir()) / ("dapsmri_ismrmrd_" + std::to_string(getpid()));
-  fs::create_directories(folder);
-  return folder;
+  // One folder per process, removed when the process ends.
+  static const dapsmri::testing::ScratchPath folder("dapsmri_ismrmrd");
+  fs::create_directories(folder.Path());
+  return folder.Path();
 }
 
 /** Runs the generator with `arguments` into a file named after them (once per process). */
