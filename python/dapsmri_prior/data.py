@@ -101,9 +101,11 @@ def random_intensity_curve(img: np.ndarray, mask: np.ndarray, rng: np.random.Gen
 class TemplateSlices:
     """Draws augmented, normalised complex patches [B, 2, P, P] (real, imaginary)."""
 
-    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0):
+    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0,
+                 whole_upright: bool = False):
         self.patch = patch
         self.coarse_fraction = coarse_fraction
+        self.whole_upright = whole_upright  # whole-slice views only mirrored left-right, never turned
         self.rng = np.random.default_rng(seed)
         v1, v05 = load_volumes(path)
         self.train_vols: List[np.ndarray] = []
@@ -143,7 +145,9 @@ class TemplateSlices:
         s = rng.uniform(0.9, 1.1)
         rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]]) / s
         dihedral = np.diag(rng.choice([-1.0, 1.0], size=2))
-        if rng.random() < 0.5:
+        if whole and self.whole_upright:
+            dihedral[1, 1] = 1.0  # rows run left-right: a mirror image of a brain is still one
+        elif rng.random() < 0.5:
             dihedral = dihedral[::-1]
         a = rot @ dihedral
         r0, r1, c0, c1 = ref.bbox

@@ -51,6 +51,10 @@ def parse_args(argv=None):
                     help="standard deviation of ln(sigma) for the whole-slice views (default: --p-std)")
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
                     help="share of whole-slice views (a whole axial slice shrunk into the patch)")
+    ap.add_argument("--whole-upright", action="store_true",
+                    help="whole-slice views keep the slice's orientation (left-right mirror only, small "
+                    "rotations); without it they are also turned and flipped like the crops, eight "
+                    "layouts to learn instead of two")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
                     "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0, the "
                     "EMA warm-up restarts); ignored when --resume finds OUT's own. The source may have "
@@ -115,7 +119,8 @@ def main(argv=None):
     ema = EMA(net, args.ema_decay)
     ema.model.to(device)
     opt = torch.optim.Adam(denoiser.parameters(), lr=args.lr)
-    data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction)
+    data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction,
+                          whole_upright=args.whole_upright)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
     whole_p_mean = args.p_mean if args.whole_p_mean is None else args.whole_p_mean

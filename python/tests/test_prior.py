@@ -163,6 +163,22 @@ def test_whole_slice_views_fit_the_patch():
     assert images.shape == (40, 2, 32, 32) and 5 < whole.sum() < 35  # both kinds, flagged
 
 
+def test_upright_whole_slice_views_are_only_mirrored_left_right():
+    from dapsmri_prior.data import TemplateSlices
+
+    def layouts(data):
+        seen = set()
+        for _ in range(200):
+            a, _ = data._transform(data.axial[0], whole=True)
+            unit = a / math.sqrt(abs(np.linalg.det(a)))  # a turn of at most 10 degrees times a flip
+            seen.add(tuple(np.round(unit).astype(int).ravel()))
+        return seen
+
+    upright = TemplateSlices(patch=32, seed=4, coarse_fraction=1.0, whole_upright=True)
+    assert layouts(upright) == {(1, 0, 0, 1), (-1, 0, 0, 1)}
+    assert len(layouts(TemplateSlices(patch=32, seed=4, coarse_fraction=1.0))) == 8  # all turns and flips
+
+
 def test_grow_into_a_deeper_net():
     old = small_net()
     deep = UNet(channels=(8, 8, 16, 12), num_blocks=1, emb_dim=16, attention=True)
