@@ -1,6 +1,6 @@
 """Denoising PSNR of a prior on the held-out validation slab, as a Markdown table.
 
-  PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.evaluate --model models/colin27_edm_prior.pt
+  PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.evaluate --model models/brain_prior.pt
   PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.evaluate --checkpoint models/train_run/checkpoint.pt
 
 PSNR is computed on the complex image: MSE = mean over pixels of |D - x|^2,

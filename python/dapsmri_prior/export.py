@@ -1,7 +1,7 @@
 """Export the EMA weights of a training checkpoint as a TorchScript prior.
 
   PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.export \
-      --checkpoint models/train_run/checkpoint.pt --out models/colin27_edm_prior.pt
+      --checkpoint models/train_run/checkpoint.pt --out models/brain_prior.pt
 
 The archive holds the scripted EDMDenoiser (forward(x [B,2,H,W], sigma [B])) and
 the extra file dapsmri.json with the metadata the C++ loader checks.
