@@ -90,7 +90,6 @@ TEST_P(CoilMaps, AgreeWithTheTrueSensitivitiesInsideTheObject)
   const dapsmri::testing::ScratchPath scratch(
     "dapsmri_maps_" + std::string(param.method) + "_" + std::to_string(param.calibrationLines), ".h5");
   const fs::path & file = scratch.Path();
-  fs::remove(file);
   const std::string command = std::string(ISMRMRD_GENERATOR) + " -m " + std::to_string(param.matrix) + " -c 8 -n 0.02 -a " + std::to_string(param.acceleration) +
                               " -w " + std::to_string(param.calibrationLines) + " -o " + file.string() + " > /dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);

@@ -18,7 +18,8 @@ the whole slice, then a global scale factor 0.75-1.33.
 Whole-slice views (optional, `coarse_fraction`): a 1 mm axial slice shrunk, after an
 anti-aliasing blur, until the whole brain fits in the patch (60-85% of its side), so that
 the network sees the global layout of a slice (midline, ventricles, cortex all round)
-that no 64x64 crop at full resolution contains.
+that no 64x64 crop at full resolution contains. With `whole_upright` these views are only
+mirrored left-right (and turned by at most 10 deg): two layouts to learn instead of eight.
 """
 import math
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ class TemplateSlices:
                  whole_upright: bool = False):
         self.patch = patch
         self.coarse_fraction = coarse_fraction
-        self.whole_upright = whole_upright  # whole-slice views only mirrored left-right, never turned
+        self.whole_upright = whole_upright  # whole-slice views never transposed or flipped top to bottom
         self.rng = np.random.default_rng(seed)
         v1, v05 = load_volumes(path)
         self.train_vols: List[np.ndarray] = []
