@@ -556,7 +556,7 @@ TEST(MRIDAPSReconstructionImageFilter, ShippedPriorBeatsTheZeroFilledImageFourfo
   // The shipped archive's metadata (its contract was checked on load).
   const auto & prior = filter->GetPrior();
   EXPECT_EQ(prior.Normalization(), "p99_magnitude");
-  EXPECT_EQ(prior.DownsamplingFactor(), 4);
+  EXPECT_EQ(prior.DownsamplingFactor(), 8);
   EXPECT_DOUBLE_EQ(prior.SigmaData(), 0.5);
   EXPECT_NE(prior.TrainingData().find("ch2better"), std::string::npos) << prior.TrainingData();
 }
