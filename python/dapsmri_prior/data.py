@@ -20,10 +20,17 @@ anti-aliasing blur, until the whole brain fits in the patch (60-85% of its side)
 the network sees the global layout of a slice (midline, ventricles, cortex all round)
 that no 64x64 crop at full resolution contains. With `whole_upright` these views are only
 mirrored left-right (and turned by at most 10 deg): two layouts to learn instead of eight.
+
+Your own images (`ImageSlices`, `train.py --data`): NIfTI files, 2D or 3D, magnitude or
+complex (the magnitude is used), taken slice by slice along their last axis at their own
+pixel size, with the same augmentation and whole-slice views. No validation slab is held
+out of them: keep your validation images in other files.
 """
+import glob
 import math
+import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import nibabel as nib
 import numpy as np
@@ -62,9 +69,19 @@ def brain_mask(vol: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(m.astype(np.float32), 1.0)
 
 
+def foreground_mask(vol: np.ndarray) -> np.ndarray:
+    """`brain_mask` slice by slice: images with few slices, or objects that reach the edge
+    of the volume, must not be eroded away by the 3D closing."""
+    m = np.empty(vol.shape, np.float32)
+    for z in range(vol.shape[2]):
+        s = ndimage.binary_fill_holes(ndimage.binary_closing(vol[:, :, z] > 0.03, iterations=2))
+        m[:, :, z] = ndimage.gaussian_filter(s.astype(np.float32), 1.0)
+    return m
+
+
 @dataclass
 class SliceRef:
-    vol: int                       # 0: 1 mm, 1: 0.5 mm
+    vol: int                       # index into train_vols (template: 0 = 1 mm, 1 = 0.5 mm)
     axis: int                      # slicing axis of the volume (2 = axial)
     index: int
     bbox: Tuple[int, int, int, int]  # foreground bbox (r0, r1, c0, c1) for patch centres
@@ -99,43 +116,27 @@ def random_intensity_curve(img: np.ndarray, mask: np.ndarray, rng: np.random.Gen
     return out.astype(np.float32)
 
 
-class TemplateSlices:
-    """Draws augmented, normalised complex patches [B, 2, P, P] (real, imaginary)."""
+class SliceSampler:
+    """Draws augmented, normalised complex patches [B, 2, P, P] (real, imaginary) from the
+    slices listed by a subclass: `train_vols` / `train_masks` (float32, [0, 1]), `slices`
+    (groups of SliceRef; `_group` picks one per sample) and `whole_refs` (slices for the
+    whole-slice views)."""
 
-    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0,
-                 whole_upright: bool = False):
+    def __init__(self, patch: int, seed: int, coarse_fraction: float, whole_upright: bool):
         self.patch = patch
         self.coarse_fraction = coarse_fraction
         self.whole_upright = whole_upright  # whole-slice views never transposed or flipped top to bottom
         self.rng = np.random.default_rng(seed)
-        v1, v05 = load_volumes(path)
         self.train_vols: List[np.ndarray] = []
         self.train_masks: List[np.ndarray] = []
         self.slices: List[List[SliceRef]] = []
-        for k, (v, f) in enumerate(((v1, 1), (v05, 2))):
-            z0, z1 = f * (VAL_Z0 - GAP_MM), f * (VAL_Z1 + GAP_MM)
-            v = v.copy()
-            v[:, :, z0:z1] = 0.0  # validation slab (+gap) never reaches training
-            m = brain_mask(v)
-            self.train_vols.append(v)
-            self.train_masks.append(m)
-            refs: List[SliceRef] = []
-            for axis in range(3):
-                for i in range(v.shape[axis]):
-                    if axis == 2 and z0 <= i < z1:
-                        continue
-                    ms = _take(m, axis, i) > 0.5
-                    if ms.mean() < MIN_FOREGROUND:
-                        continue
-                    rr, cc = np.nonzero(ms)
-                    bbox = (rr.min(), rr.max() + 1, cc.min(), cc.max() + 1)
-                    refs.append(SliceRef(k, axis, i, bbox, None if axis == 2 else (z0, z1)))
-            self.slices.append(refs)
-        # Whole-slice views: axial 1 mm slices only (sagittal and coronal ones cross the slab).
-        self.axial = [r for r in self.slices[0] if r.axis == 2]
+        self.whole_refs: List[SliceRef] = []
 
-    def num_slices(self) -> Tuple[int, int]:
-        return len(self.slices[0]), len(self.slices[1])
+    def _group(self) -> List[SliceRef]:
+        return self.slices[0]
+
+    def num_slices(self) -> Tuple[int, ...]:
+        return tuple(len(group) for group in self.slices)
 
     # -- one sample ------------------------------------------------------------
     def _transform(self, ref: SliceRef, whole: bool = False) -> Optional[Tuple[np.ndarray, np.ndarray]]:
@@ -172,8 +173,7 @@ class TemplateSlices:
         rng, p = self.rng, self.patch
         whole = self.coarse_fraction > 0.0 and rng.random() < self.coarse_fraction
         while True:
-            k = 0 if whole else 1 if rng.random() < P_NATIVE else 0
-            refs = self.axial if whole else self.slices[k]
+            refs = self.whole_refs if whole else self._group()
             ref = refs[rng.integers(len(refs))]
             for _ in range(20):
                 tr = self._transform(ref, whole)
@@ -182,8 +182,8 @@ class TemplateSlices:
             if tr is not None:
                 break
         a, centre = tr
-        img = _take(self.train_vols[k], ref.axis, ref.index)
-        mask = _take(self.train_masks[k], ref.axis, ref.index)
+        img = _take(self.train_vols[ref.vol], ref.axis, ref.index)
+        mask = _take(self.train_masks[ref.vol], ref.axis, ref.index)
         mag = random_intensity_curve(img, mask, rng)
 
         # Smooth bias field on the whole slice (normalised coords in [-1, 1]).
@@ -227,6 +227,109 @@ class TemplateSlices:
         """Images [B, 2, P, P] and a bool [B] marking the whole-slice views."""
         images, whole = zip(*(self.sample_one() for _ in range(batch)))
         return np.stack(images), np.array(whole)
+
+
+class TemplateSlices(SliceSampler):
+    """The Colin27 template at 1 mm and 0.5 mm, three orientations, validation slab held out."""
+
+    def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0,
+                 whole_upright: bool = False):
+        super().__init__(patch, seed, coarse_fraction, whole_upright)
+        v1, v05 = load_volumes(path)
+        for k, (v, f) in enumerate(((v1, 1), (v05, 2))):
+            z0, z1 = f * (VAL_Z0 - GAP_MM), f * (VAL_Z1 + GAP_MM)
+            v = v.copy()
+            v[:, :, z0:z1] = 0.0  # validation slab (+gap) never reaches training
+            m = brain_mask(v)
+            self.train_vols.append(v)
+            self.train_masks.append(m)
+            refs: List[SliceRef] = []
+            for axis in range(3):
+                for i in range(v.shape[axis]):
+                    if axis == 2 and z0 <= i < z1:
+                        continue
+                    ref = _slice_ref(m, k, axis, i, None if axis == 2 else (z0, z1))
+                    if ref is not None:
+                        refs.append(ref)
+            self.slices.append(refs)
+        # Whole-slice views: axial 1 mm slices only (sagittal and coronal ones cross the slab).
+        self.whole_refs = [r for r in self.slices[0] if r.axis == 2]
+
+    def _group(self) -> List[SliceRef]:
+        return self.slices[1 if self.rng.random() < P_NATIVE else 0]
+
+
+def nifti_files(paths: Sequence[str]) -> List[str]:
+    """The NIfTI files named, folders expanded to the .nii / .nii.gz files inside them."""
+    files: List[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            inside = sorted(glob.glob(os.path.join(path, "*.nii")) + glob.glob(os.path.join(path, "*.nii.gz")))
+            if not inside:
+                raise ValueError(f"{path}: no .nii or .nii.gz files in this folder")
+            files += inside
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise ValueError(f"{path}: no such file or folder")
+    return files
+
+
+class ImageSlices(SliceSampler):
+    """Your own images: NIfTI files (2D or 3D, magnitude or complex), each scaled to a maximum
+    of 1 and used slice by slice along its last axis at its own pixel size."""
+
+    def __init__(self, paths: Sequence[str], patch: int = 64, seed: int = 0, coarse_fraction: float = 0.0,
+                 whole_upright: bool = False):
+        super().__init__(patch, seed, coarse_fraction, whole_upright)
+        self.files = nifti_files(paths)
+        refs: List[SliceRef] = []
+        for k, path in enumerate(self.files):
+            v = _read_image(path)
+            m = foreground_mask(v)
+            self.train_vols.append(v)
+            self.train_masks.append(m)
+            for i in range(v.shape[2]):
+                ref = _slice_ref(m, k, 2, i, None)
+                if ref is not None:
+                    refs.append(ref)
+        if not refs:
+            raise ValueError(f"no slice of {len(self.files)} file(s) has {MIN_FOREGROUND:.0%} foreground "
+                             "(pixels above 3% of the file's maximum): are these images empty?")
+        self.slices.append(refs)
+        self.whole_refs = refs
+
+
+def _read_image(path: str) -> np.ndarray:
+    """A NIfTI image as a float32 [X, Y, Z] magnitude volume scaled to a maximum of 1."""
+    try:
+        v = np.asarray(nib.load(path).dataobj)
+    except Exception as e:  # nibabel raises several types for files that are not NIfTI
+        raise ValueError(f"{path}: not a readable NIfTI image ({e})") from None
+    while v.ndim > 3 and v.shape[-1] == 1:
+        v = v[..., 0]
+    if v.ndim == 2:
+        v = v[:, :, None]
+    if v.ndim != 3:
+        raise ValueError(f"{path}: a {v.ndim}D image of shape {v.shape}; give 2D or 3D images "
+                         "(split time series or echoes into separate files)")
+    v = np.abs(v).astype(np.float32)
+    if not np.isfinite(v).all():
+        raise ValueError(f"{path}: contains NaN or Inf")
+    peak = float(v.max())
+    if peak <= 0.0:
+        raise ValueError(f"{path}: the image is all zero")
+    return v / peak
+
+
+def _slice_ref(mask: np.ndarray, vol: int, axis: int, index: int,
+               forbidden: Optional[Tuple[int, int]]) -> Optional[SliceRef]:
+    """The slice with its foreground box, or None when it holds too little foreground."""
+    ms = _take(mask, axis, index) > 0.5
+    if ms.mean() < MIN_FOREGROUND:
+        return None
+    rr, cc = np.nonzero(ms)
+    return SliceRef(vol, axis, index, (rr.min(), rr.max() + 1, cc.min(), cc.max() + 1), forbidden)
 
 
 def validation_images(path: str = TEMPLATE, multiple: int = 8, seed: int = 1234) -> np.ndarray:

@@ -8,6 +8,7 @@ the extra file dapsmri.json with the metadata the C++ loader checks.
 """
 import argparse
 import json
+import os
 
 import torch
 
@@ -26,6 +27,20 @@ def make_metadata(net: UNet, name: str, description: str, training_data: str = T
             "sigma_data": float(SIGMA_DATA), "sigma_min": float(SIGMA_MIN),
             "sigma_max": float(SIGMA_MAX), "downsampling_factor": int(net.downsampling_factor),
             "channels": 2, "parameters": int(count_parameters(net))}
+
+
+def training_data(run_args: dict) -> str:
+    """What a run was trained on, from its arguments: the template, or the user's images."""
+    paths = run_args.get("data")
+    if not paths:
+        return TRAINING_DATA
+    names = [os.path.basename(os.path.normpath(p)) for p in paths]
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    text = (f"NIfTI images ({listed}), magnitudes, slices along the last axis; random contrast "
+            "curves, bias fields, smooth phase, rotations, scalings")
+    if run_args.get("init"):
+        text += f"; started from {os.path.basename(run_args['init'])}"
+    return text
 
 
 def save_prior(net: UNet, path: str, metadata: dict) -> torch.jit.ScriptModule:
@@ -56,7 +71,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--name", default="colin27-edm-unet")
+    ap.add_argument("--name", default=None, help="default: colin27-edm-unet, or edm-unet for a run on --data")
     ap.add_argument("--description", default=None)
     ap.add_argument("--raw", action="store_true", help="export the raw (non-EMA) weights")
     args = ap.parse_args(argv)
@@ -70,7 +85,9 @@ def main(argv=None):
         f"{'self-attention at the lowest level, ' if ck['config'].get('attention') else ''}"
         f"{'raw' if args.raw else 'EMA'} weights "
         f"after {ck['step']} steps of batch {ck['args']['batch']} x {ck['args']['patch']}^2 patches")
-    save_prior(net, args.out, make_metadata(net, args.name, desc))
+    run_args = ck.get("args", {})
+    name = args.name or ("edm-unet" if run_args.get("data") else "colin27-edm-unet")
+    save_prior(net, args.out, make_metadata(net, name, desc, training_data(run_args)))
     meta = verify_prior(args.out)
     print(json.dumps(meta, indent=1))
     print(f"wrote and verified {args.out}")

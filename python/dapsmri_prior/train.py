@@ -1,6 +1,8 @@
-"""Train the EDM denoiser prior on Colin27 template patches.
+"""Train the EDM denoiser prior on Colin27 template patches, or on your own NIfTI images.
 
   PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.train --out models/train_run --steps 6000
+  PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.train --out my_run --data my_images/ \
+      --init models/brain_prior.pt --channels 32,64,128,96 --attention --device cuda
 
 Checkpoints go to OUT/checkpoint.pt (atomic: temp file + rename) every
 --ckpt-minutes and at the end; --resume continues exactly (model, EMA, optimiser,
@@ -16,7 +18,7 @@ import zipfile
 import numpy as np
 import torch
 
-from .data import TemplateSlices
+from .data import ImageSlices, TemplateSlices
 from .edm import P_MEAN, P_STD, EDMDenoiser, EMA, edm_loss, sample_sigma
 from .unet import UNet, count_parameters, load_into_deeper
 
@@ -50,11 +52,14 @@ def parse_args(argv=None):
     ap.add_argument("--whole-p-std", type=float, default=None,
                     help="standard deviation of ln(sigma) for the whole-slice views (default: --p-std)")
     ap.add_argument("--coarse-fraction", type=float, default=0.0,
-                    help="share of whole-slice views (a whole axial slice shrunk into the patch)")
+                    help="share of whole-slice views (a whole slice shrunk into the patch; template: axial)")
     ap.add_argument("--whole-upright", action="store_true",
                     help="whole-slice views keep the slice's orientation (left-right mirror only, small "
                     "rotations); without it they are also turned and flipped like the crops, eight "
                     "layouts to learn instead of two")
+    ap.add_argument("--data", nargs="+", default=None, metavar="PATH",
+                    help="train on these NIfTI images (files or folders of .nii/.nii.gz; 2D or 3D, "
+                    "slices along the last axis) instead of the Colin27 template")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
                     "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0, the "
                     "EMA warm-up restarts); ignored when --resume finds OUT's own. The source may have "
@@ -119,8 +124,15 @@ def main(argv=None):
     ema = EMA(net, args.ema_decay)
     ema.model.to(device)
     opt = torch.optim.Adam(denoiser.parameters(), lr=args.lr)
-    data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction,
-                          whole_upright=args.whole_upright)
+    if args.data:
+        try:
+            data = ImageSlices(args.data, patch=args.patch, seed=args.seed,
+                               coarse_fraction=args.coarse_fraction, whole_upright=args.whole_upright)
+        except ValueError as e:
+            raise SystemExit(f"--data: {e}") from None
+    else:
+        data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction,
+                              whole_upright=args.whole_upright)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
     whole_p_mean = args.p_mean if args.whole_p_mean is None else args.whole_p_mean
@@ -164,7 +176,7 @@ def main(argv=None):
             f.write("step\twall_s\tloss\tlr\tsteps_per_s\n")
     with open(os.path.join(args.out, "args.json"), "w") as f:
         json.dump(vars(args), f, indent=1)
-    print(f"parameters {count_parameters(net)}  slices (1mm, 0.5mm) {data.num_slices()}  "
+    print(f"parameters {count_parameters(net)}  slices {data.num_slices()}  "
           f"downsampling {net.downsampling_factor}", flush=True)
 
     def checkpoint():

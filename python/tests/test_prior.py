@@ -149,8 +149,8 @@ def test_p99_normalisation():
 def test_whole_slice_views_fit_the_patch():
     from dapsmri_prior.data import TemplateSlices, VAL_Z0, VAL_Z1, GAP_MM
     d = TemplateSlices(patch=64, seed=1, coarse_fraction=1.0)
-    assert d.axial and all(r.axis == 2 and r.vol == 0 for r in d.axial)
-    assert not any(VAL_Z0 - GAP_MM <= r.index < VAL_Z1 + GAP_MM for r in d.axial)  # never the slab
+    assert d.whole_refs and all(r.axis == 2 and r.vol == 0 for r in d.whole_refs)
+    assert not any(VAL_Z0 - GAP_MM <= r.index < VAL_Z1 + GAP_MM for r in d.whole_refs)  # never the slab
     images, whole = d.sample(6)
     assert whole.all()
     mag = np.sqrt((images ** 2).sum(1))
@@ -169,7 +169,7 @@ def test_upright_whole_slice_views_are_only_mirrored_left_right():
     def layouts(data):
         seen = set()
         for _ in range(200):
-            a, _ = data._transform(data.axial[0], whole=True)
+            a, _ = data._transform(data.whole_refs[0], whole=True)
             unit = a / math.sqrt(abs(np.linalg.det(a)))  # a turn of at most 10 degrees times a flip
             seen.add(tuple(np.round(unit).astype(int).ravel()))
         return seen
@@ -238,6 +238,66 @@ def test_fine_tune_from_an_exported_prior():
         for path, needle in ((os.path.join(tmp, "missing.pt"), "no such file"), (foreign, "not this project's U-Net")):
             try:
                 load_init(path)
+                raise AssertionError(f"{path} was accepted")
+            except SystemExit as e:
+                assert needle in str(e), str(e)
+
+
+
+def write_phantom_images(folder):
+    """A 3D magnitude phantom (5 slices, the last one empty) and a 2D complex one, as NIfTI."""
+    import nibabel as nib
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[0:40, 0:48]
+    head = (((rows - 20) / 16.0) ** 2 + ((cols - 24) / 19.0) ** 2 < 1.0).astype(np.float32)
+    inside = (((rows - 20) / 5.0) ** 2 + ((cols - 24) / 4.0) ** 2 < 1.0)
+    volume = np.stack([head * (300.0 + 40.0 * z) - 150.0 * inside for z in range(4)] + [np.zeros_like(head)], -1)
+    volume += rng.normal(0.0, 1.0, volume.shape).astype(np.float32) * (volume > 0)
+    nib.save(nib.Nifti1Image(volume.astype(np.float32), np.eye(4)), os.path.join(folder, "a.nii.gz"))
+    disc = (((rows[:36, :36] - 18) / 12.0) ** 2 + ((cols[:36, :36] - 18) / 14.0) ** 2 < 1.0)
+    flat = (2.0 * disc * np.exp(1j * 0.05 * rows[:36, :36])).astype(np.complex64)
+    nib.save(nib.Nifti1Image(flat, np.eye(4)), os.path.join(folder, "b.nii"))
+
+
+def test_train_on_your_own_nifti_images():
+    import nibabel as nib
+    from dapsmri_prior.data import ImageSlices
+    from dapsmri_prior.export import main as export_main
+    from dapsmri_prior.train import main as train_main
+    with tempfile.TemporaryDirectory() as tmp:
+        images = os.path.join(tmp, "images")
+        os.makedirs(images)
+        write_phantom_images(images)
+        data = ImageSlices([images], patch=64, seed=0, coarse_fraction=0.5)
+        assert data.num_slices() == (5,)  # 4 of the volume (the empty one skipped) + the 2D image
+        assert all(r.axis == 2 for r in data.whole_refs)
+        assert np.isclose(data.train_vols[1].max(), 1.0)  # the complex image as its magnitude
+        batch, whole = data.sample(24)
+        assert batch.shape == (24, 2, 64, 64) and np.isfinite(batch).all() and 3 < whole.sum() < 21
+        mag = np.sqrt((batch[whole] ** 2).sum(1))
+        for m in mag:  # a whole-slice view holds the whole phantom
+            ring = np.concatenate([m[:2].ravel(), m[-2:].ravel(), m[:, :2].ravel(), m[:, -2:].ravel()])
+            assert ring.mean() < 0.05 * m[16:48, 16:48].mean()
+        # A short run on them, then the export says what it was trained on.
+        run = os.path.join(tmp, "run")
+        train_main(["--out", run, "--data", images, "--steps", "2", "--batch", "2", "--patch", "32",
+                    "--channels", "8,8", "--num-blocks", "1", "--emb-dim", "16", "--coarse-fraction", "0.5"])
+        out = os.path.join(tmp, "prior.pt")
+        export_main(["--checkpoint", os.path.join(run, "checkpoint.pt"), "--out", out])
+        meta = verify_prior(out)
+        assert "NIfTI images (images)" in meta["training_data"] and meta["name"] == "edm-unet", meta
+        # Files that cannot be trained on are refused with what is wrong.
+        nib.save(nib.Nifti1Image(np.zeros((8, 8, 2, 3), np.float32), np.eye(4)), os.path.join(tmp, "4d.nii"))
+        nib.save(nib.Nifti1Image(np.zeros((8, 8), np.float32), np.eye(4)), os.path.join(tmp, "zero.nii"))
+        nib.save(nib.Nifti1Image(np.full((8, 8), np.nan, np.float32), np.eye(4)), os.path.join(tmp, "nan.nii"))
+        with open(os.path.join(tmp, "text.nii"), "w") as f:
+            f.write("not an image")
+        os.makedirs(os.path.join(tmp, "empty"))
+        for path, needle in (("4d.nii", "give 2D or 3D images"), ("zero.nii", "all zero"), ("nan.nii", "NaN or Inf"),
+                             ("text.nii", "not a readable NIfTI image"), ("missing.nii", "no such file"),
+                             ("empty", "no .nii or .nii.gz files")):
+            try:
+                train_main(["--out", os.path.join(tmp, "bad"), "--data", os.path.join(tmp, path), "--steps", "1"])
                 raise AssertionError(f"{path} was accepted")
             except SystemExit as e:
                 assert needle in str(e), str(e)
