@@ -20,6 +20,8 @@ anti-aliasing blur, until the whole brain fits in the patch (60-85% of its side)
 the network sees the global layout of a slice (midline, ventricles, cortex all round)
 that no 64x64 crop at full resolution contains. With `whole_upright` these views are only
 mirrored left-right (and turned by at most 10 deg): two layouts to learn instead of eight.
+With `whole_scales` = n the brain fills 60-85% of the patch, or half, ..., 1/2^(n-1) of that,
+so that a net trained on larger patches keeps the layout it learnt at the smaller size.
 
 Your own images (`ImageSlices`, `train.py --data`): NIfTI files, 2D or 3D, magnitude or
 complex (the magnitude is used), taken slice by slice along their last axis at their own
@@ -122,10 +124,11 @@ class SliceSampler:
     (groups of SliceRef; `_group` picks one per sample) and `whole_refs` (slices for the
     whole-slice views)."""
 
-    def __init__(self, patch: int, seed: int, coarse_fraction: float, whole_upright: bool):
+    def __init__(self, patch: int, seed: int, coarse_fraction: float, whole_upright: bool, whole_scales: int):
         self.patch = patch
         self.coarse_fraction = coarse_fraction
         self.whole_upright = whole_upright  # whole-slice views never transposed or flipped top to bottom
+        self.whole_scales = whole_scales    # whole-slice views also at 1/2, 1/4, ... of the usual size
         self.rng = np.random.default_rng(seed)
         self.train_vols: List[np.ndarray] = []
         self.train_masks: List[np.ndarray] = []
@@ -155,7 +158,10 @@ class SliceSampler:
         r0, r1, c0, c1 = ref.bbox
         if whole:
             extent = max(r1 - r0, c1 - c0)
-            a = a * (extent / (p * rng.uniform(0.6, 0.85)))
+            fill = rng.uniform(0.6, 0.85)
+            if self.whole_scales > 1:  # drawn only then: the stream of one scale stays as it was
+                fill /= 2 ** int(rng.integers(self.whole_scales))
+            a = a * (extent / (p * fill))
             jitter = 0.03 * extent * rng.uniform(-1.0, 1.0, size=2)
             return a, np.array([(r0 + r1) / 2.0, (c0 + c1) / 2.0]) + jitter
         centre = np.array([rng.uniform(r0, r1), rng.uniform(c0, c1)])
@@ -233,8 +239,8 @@ class TemplateSlices(SliceSampler):
     """The Colin27 template at 1 mm and 0.5 mm, three orientations, validation slab held out."""
 
     def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0,
-                 whole_upright: bool = False):
-        super().__init__(patch, seed, coarse_fraction, whole_upright)
+                 whole_upright: bool = False, whole_scales: int = 1):
+        super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales)
         v1, v05 = load_volumes(path)
         for k, (v, f) in enumerate(((v1, 1), (v05, 2))):
             z0, z1 = f * (VAL_Z0 - GAP_MM), f * (VAL_Z1 + GAP_MM)
@@ -280,8 +286,8 @@ class ImageSlices(SliceSampler):
     of 1 and used slice by slice along its last axis at its own pixel size."""
 
     def __init__(self, paths: Sequence[str], patch: int = 64, seed: int = 0, coarse_fraction: float = 0.0,
-                 whole_upright: bool = False):
-        super().__init__(patch, seed, coarse_fraction, whole_upright)
+                 whole_upright: bool = False, whole_scales: int = 1):
+        super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales)
         self.files = nifti_files(paths)
         refs: List[SliceRef] = []
         for k, path in enumerate(self.files):

@@ -57,6 +57,9 @@ def parse_args(argv=None):
                     help="whole-slice views keep the slice's orientation (left-right mirror only, small "
                     "rotations); without it they are also turned and flipped like the crops, eight "
                     "layouts to learn instead of two")
+    ap.add_argument("--whole-scales", type=int, default=1,
+                    help="whole-slice views at this many sizes: the brain fills 60-85%% of the patch, or half, "
+                    "a quarter, ... of that (2 with --patch 128 keeps the layout learnt at 64x64)")
     ap.add_argument("--data", nargs="+", default=None, metavar="PATH",
                     help="train on these NIfTI images (files or folders of .nii/.nii.gz; 2D or 3D, "
                     "slices along the last axis) instead of the Colin27 template")
@@ -65,7 +68,10 @@ def parse_args(argv=None):
                     "EMA warm-up restarts); ignored when --resume finds OUT's own. The source may have "
                     "fewer levels (same blocks and embedding): its weights go into the deeper net's "
                     "matching layers and the new ones start fresh")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.whole_scales < 1:
+        ap.error("--whole-scales must be at least 1")
+    return args
 
 
 def checkpoint_config(ck: dict) -> dict:
@@ -127,12 +133,13 @@ def main(argv=None):
     if args.data:
         try:
             data = ImageSlices(args.data, patch=args.patch, seed=args.seed,
-                               coarse_fraction=args.coarse_fraction, whole_upright=args.whole_upright)
+                               coarse_fraction=args.coarse_fraction, whole_upright=args.whole_upright,
+                               whole_scales=args.whole_scales)
         except ValueError as e:
             raise SystemExit(f"--data: {e}") from None
     else:
         data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction,
-                              whole_upright=args.whole_upright)
+                              whole_upright=args.whole_upright, whole_scales=args.whole_scales)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
     whole_p_mean = args.p_mean if args.whole_p_mean is None else args.whole_p_mean

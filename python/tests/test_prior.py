@@ -179,6 +179,23 @@ def test_upright_whole_slice_views_are_only_mirrored_left_right():
     assert len(layouts(TemplateSlices(patch=32, seed=4, coarse_fraction=1.0))) == 8  # all turns and flips
 
 
+def test_whole_slice_views_at_two_scales():
+    from dapsmri_prior.data import TemplateSlices
+
+    def fills(data):  # share of the patch side the brain's extent takes, times the random scaling
+        ref = data.whole_refs[0]
+        extent = max(ref.bbox[1] - ref.bbox[0], ref.bbox[3] - ref.bbox[2])
+        return np.array([extent / (data.patch * math.sqrt(abs(np.linalg.det(data._transform(ref, whole=True)[0]))))
+                         for _ in range(300)])
+
+    one = fills(TemplateSlices(patch=128, seed=5, coarse_fraction=1.0))
+    assert one.min() > 0.6 * 0.9 and one.max() < 0.85 * 1.1  # 60-85 %, scaled by 0.9-1.1
+    two = fills(TemplateSlices(patch=128, seed=5, coarse_fraction=1.0, whole_scales=2))
+    small, large = two[two < 0.5], two[two >= 0.5]
+    assert small.min() > 0.3 * 0.9 and small.max() < 0.425 * 1.1 and large.min() > 0.6 * 0.9
+    assert 100 < len(small) < 200  # half of the views at half the size
+
+
 def test_grow_into_a_deeper_net():
     old = small_net()
     deep = UNet(channels=(8, 8, 16, 12), num_blocks=1, emb_dim=16, attention=True)
