@@ -9,9 +9,13 @@
 # RUN_DIR defaults to models/train_run; it ends with RUN_DIR/brain_prior.pt. Trailing flags
 # override the stages' own, e.g. `--device cuda --threads 8` (or `--steps 2` for a dry run).
 set -euo pipefail
+run=
+if [[ $# -gt 0 && $1 != -* ]]; then
+  run=$(realpath -m "$1") # relative to where the script was called from
+  shift
+fi
 cd "$(dirname "$0")/.."
-run=${1:-models/train_run}
-shift || true
+run=${run:-models/train_run}
 export PYTHONPATH=python
 
 train() { # OUT [flags]
