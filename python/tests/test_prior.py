@@ -260,7 +260,6 @@ def test_fine_tune_from_an_exported_prior():
                 assert needle in str(e), str(e)
 
 
-
 def write_phantom_images(folder):
     """A 3D magnitude phantom (5 slices, the last one empty) and a 2D complex one, as NIfTI."""
     import nibabel as nib
