@@ -10,5 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libinsighttoolkit5-dev libtorch-dev libfftw3-dev \
   libismrmrd-dev ismrmrd-tools \
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev \
-  python3 python3-numpy python3-torch python3-nibabel python3-pil \
+  python3 python3-numpy python3-torch python3-nibabel python3-h5py python3-pil \
   mricron-data bart >/dev/null

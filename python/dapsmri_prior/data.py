@@ -24,9 +24,10 @@ With `whole_scales` = n the brain fills 60-85% of the patch, or half, ..., 1/2^(
 so that a net trained on larger patches keeps the layout it learnt at the smaller size.
 
 Your own images (`ImageSlices`, `train.py --data`): NIfTI files, 2D or 3D, magnitude or
-complex (the magnitude is used), taken slice by slice along their last axis at their own
-pixel size, with the same augmentation and whole-slice views. No validation slab is held
-out of them: keep your validation images in other files.
+complex (the magnitude is used), taken slice by slice along their last axis, and fastMRI
+HDF5 files (their `reconstruction_rss` or `reconstruction_esc` images, slice by slice), at
+their own pixel size, with the same augmentation and whole-slice views. No validation slab is
+held out of them: keep your validation images in other files.
 """
 import glob
 import math
@@ -265,14 +266,17 @@ class TemplateSlices(SliceSampler):
         return self.slices[1 if self.rng.random() < P_NATIVE else 0]
 
 
-def nifti_files(paths: Sequence[str]) -> List[str]:
-    """The NIfTI files named, folders expanded to the .nii / .nii.gz files inside them."""
+IMAGE_PATTERNS = ("*.nii", "*.nii.gz", "*.h5")
+
+
+def image_files(paths: Sequence[str]) -> List[str]:
+    """The image files named, folders expanded to the NIfTI and HDF5 files inside them."""
     files: List[str] = []
     for path in paths:
         if os.path.isdir(path):
-            inside = sorted(glob.glob(os.path.join(path, "*.nii")) + glob.glob(os.path.join(path, "*.nii.gz")))
+            inside = sorted(f for pattern in IMAGE_PATTERNS for f in glob.glob(os.path.join(path, pattern)))
             if not inside:
-                raise ValueError(f"{path}: no .nii or .nii.gz files in this folder")
+                raise ValueError(f"{path}: no .nii, .nii.gz or .h5 files in this folder")
             files += inside
         elif os.path.isfile(path):
             files.append(path)
@@ -282,13 +286,13 @@ def nifti_files(paths: Sequence[str]) -> List[str]:
 
 
 class ImageSlices(SliceSampler):
-    """Your own images: NIfTI files (2D or 3D, magnitude or complex), each scaled to a maximum
-    of 1 and used slice by slice along its last axis at its own pixel size."""
+    """Your own images: NIfTI files (2D or 3D, magnitude or complex) or fastMRI HDF5 files,
+    each scaled to a maximum of 1 and used slice by slice at its own pixel size."""
 
     def __init__(self, paths: Sequence[str], patch: int = 64, seed: int = 0, coarse_fraction: float = 0.0,
                  whole_upright: bool = False, whole_scales: int = 1):
         super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales)
-        self.files = nifti_files(paths)
+        self.files = image_files(paths)
         refs: List[SliceRef] = []
         for k, path in enumerate(self.files):
             v = _read_image(path)
@@ -306,12 +310,35 @@ class ImageSlices(SliceSampler):
         self.whole_refs = refs
 
 
-def _read_image(path: str) -> np.ndarray:
-    """A NIfTI image as a float32 [X, Y, Z] magnitude volume scaled to a maximum of 1."""
+def _read_fastmri(path: str) -> np.ndarray:
+    """The reconstructed images of a fastMRI HDF5 file, [slices, H, W] -> [H, W, slices]."""
     try:
-        v = np.asarray(nib.load(path).dataobj)
-    except Exception as e:  # nibabel raises several types for files that are not NIfTI
-        raise ValueError(f"{path}: not a readable NIfTI image ({e})") from None
+        import h5py
+    except ImportError:
+        raise ValueError(f"{path}: reading HDF5 files needs h5py (Debian: python3-h5py)") from None
+    try:
+        with h5py.File(path, "r") as f:
+            key = next((k for k in ("reconstruction_rss", "reconstruction_esc") if k in f), None)
+            if key is None:
+                raise ValueError(f"{path}: no reconstruction_rss or reconstruction_esc images (fastMRI "
+                                 "test files hold k-space only): reconstruct them and write NIfTI files")
+            v = np.asarray(f[key])
+    except OSError as e:
+        raise ValueError(f"{path}: not a readable HDF5 file ({e})") from None
+    if v.ndim != 3:
+        raise ValueError(f"{path}: {key} has shape {v.shape}; fastMRI stores [slices, H, W]")
+    return np.moveaxis(v, 0, -1)
+
+
+def _read_image(path: str) -> np.ndarray:
+    """A NIfTI or fastMRI image as a float32 [X, Y, Z] magnitude volume scaled to a maximum of 1."""
+    if path.endswith(".h5"):
+        v = _read_fastmri(path)
+    else:
+        try:
+            v = np.asarray(nib.load(path).dataobj)
+        except Exception as e:  # nibabel raises several types for files that are not NIfTI
+            raise ValueError(f"{path}: not a readable NIfTI image ({e})") from None
     while v.ndim > 3 and v.shape[-1] == 1:
         v = v[..., 0]
     if v.ndim == 2:

@@ -36,8 +36,8 @@ def training_data(run_args: dict) -> str:
         return TRAINING_DATA
     names = [os.path.basename(os.path.normpath(p)) for p in paths]
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    text = (f"NIfTI images ({listed}), magnitudes, slices along the last axis; random contrast "
-            "curves, bias fields, smooth phase, rotations, scalings")
+    text = (f"images ({listed}), magnitudes, slice by slice; random contrast curves, bias fields, "
+            "smooth phase, rotations, scalings")
     if run_args.get("init"):
         text += f"; started from {os.path.basename(run_args['init'])}"
     return text

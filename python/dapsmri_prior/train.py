@@ -1,4 +1,4 @@
-"""Train the EDM denoiser prior on Colin27 template patches, or on your own NIfTI images.
+"""Train the EDM denoiser prior on Colin27 template patches, or on your own images.
 
   PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.train --out models/train_run --steps 6000
   PYTHONPATH=python /usr/bin/python3 -m dapsmri_prior.train --out my_run --data my_images/ \
@@ -61,8 +61,9 @@ def parse_args(argv=None):
                     help="whole-slice views at this many sizes: the brain fills 60-85%% of the patch, or half, "
                     "a quarter, ... of that (2 with --patch 128 keeps the layout learnt at 64x64)")
     ap.add_argument("--data", nargs="+", default=None, metavar="PATH",
-                    help="train on these NIfTI images (files or folders of .nii/.nii.gz; 2D or 3D, "
-                    "slices along the last axis) instead of the Colin27 template")
+                    help="train on these images instead of the Colin27 template: NIfTI (2D or 3D, "
+                    "slices along the last axis) or fastMRI HDF5 files (their reconstructions), or "
+                    "folders of .nii/.nii.gz/.h5 files")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
                     "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0, the "
                     "EMA warm-up restarts); ignored when --resume finds OUT's own. The source may have "

@@ -261,7 +261,9 @@ def test_fine_tune_from_an_exported_prior():
 
 
 def write_phantom_images(folder):
-    """A 3D magnitude phantom (5 slices, the last one empty) and a 2D complex one, as NIfTI."""
+    """A 3D magnitude phantom (5 slices, the last one empty) and a 2D complex one as NIfTI, and
+    a fastMRI-style HDF5 file (3 reconstructed slices next to their k-space)."""
+    import h5py
     import nibabel as nib
     rng = np.random.default_rng(0)
     rows, cols = np.mgrid[0:40, 0:48]
@@ -273,9 +275,13 @@ def write_phantom_images(folder):
     disc = (((rows[:36, :36] - 18) / 12.0) ** 2 + ((cols[:36, :36] - 18) / 14.0) ** 2 < 1.0)
     flat = (2.0 * disc * np.exp(1j * 0.05 * rows[:36, :36])).astype(np.complex64)
     nib.save(nib.Nifti1Image(flat, np.eye(4)), os.path.join(folder, "b.nii"))
+    with h5py.File(os.path.join(folder, "c.h5"), "w") as f:
+        f["reconstruction_rss"] = np.moveaxis(volume[:, :, 1:4], -1, 0)  # fastMRI: [slices, H, W]
+        f["kspace"] = np.zeros((3, 4, 40, 48), np.complex64)
 
 
-def test_train_on_your_own_nifti_images():
+def test_train_on_your_own_images():
+    import h5py
     import nibabel as nib
     from dapsmri_prior.data import ImageSlices
     from dapsmri_prior.export import main as export_main
@@ -285,9 +291,11 @@ def test_train_on_your_own_nifti_images():
         os.makedirs(images)
         write_phantom_images(images)
         data = ImageSlices([images], patch=64, seed=0, coarse_fraction=0.5)
-        assert data.num_slices() == (5,)  # 4 of the volume (the empty one skipped) + the 2D image
+        assert data.num_slices() == (8,)  # 4 of the volume (the empty one skipped), the 2D image, 3 HDF5
         assert all(r.axis == 2 for r in data.whole_refs)
         assert np.isclose(data.train_vols[1].max(), 1.0)  # the complex image as its magnitude
+        # The HDF5 file holds slices 1-3 of the volume (its brightest, 3, among them: same scale).
+        assert np.array_equal(data.train_vols[2], data.train_vols[0][:, :, 1:4])
         batch, whole = data.sample(24)
         assert batch.shape == (24, 2, 64, 64) and np.isfinite(batch).all() and 3 < whole.sum() < 21
         mag = np.sqrt((batch[whole] ** 2).sum(1))
@@ -301,17 +309,22 @@ def test_train_on_your_own_nifti_images():
         out = os.path.join(tmp, "prior.pt")
         export_main(["--checkpoint", os.path.join(run, "checkpoint.pt"), "--out", out])
         meta = verify_prior(out)
-        assert "NIfTI images (images)" in meta["training_data"] and meta["name"] == "edm-unet", meta
+        assert "images (images)" in meta["training_data"] and meta["name"] == "edm-unet", meta
         # Files that cannot be trained on are refused with what is wrong.
         nib.save(nib.Nifti1Image(np.zeros((8, 8, 2, 3), np.float32), np.eye(4)), os.path.join(tmp, "4d.nii"))
         nib.save(nib.Nifti1Image(np.zeros((8, 8), np.float32), np.eye(4)), os.path.join(tmp, "zero.nii"))
         nib.save(nib.Nifti1Image(np.full((8, 8), np.nan, np.float32), np.eye(4)), os.path.join(tmp, "nan.nii"))
         with open(os.path.join(tmp, "text.nii"), "w") as f:
             f.write("not an image")
+        with open(os.path.join(tmp, "text.h5"), "w") as f:
+            f.write("not an image")
+        with h5py.File(os.path.join(tmp, "test_set.h5"), "w") as f:
+            f["kspace"] = np.zeros((2, 4, 8, 8), np.complex64)
         os.makedirs(os.path.join(tmp, "empty"))
         for path, needle in (("4d.nii", "give 2D or 3D images"), ("zero.nii", "all zero"), ("nan.nii", "NaN or Inf"),
                              ("text.nii", "not a readable NIfTI image"), ("missing.nii", "no such file"),
-                             ("empty", "no .nii or .nii.gz files")):
+                             ("text.h5", "not a readable HDF5 file"), ("test_set.h5", "k-space only"),
+                             ("empty", "no .nii, .nii.gz or .h5 files")):
             try:
                 train_main(["--out", os.path.join(tmp, "bad"), "--data", os.path.join(tmp, path), "--steps", "1"])
                 raise AssertionError(f"{path} was accepted")
