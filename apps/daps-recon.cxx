@@ -36,16 +36,6 @@ and set the data-term noise level (tau) unless --tau is given.
   --complex              write the complex reconstruction instead of its magnitude
   --model PATH           TorchScript prior (default: the shipped brain prior)
   --device D             cpu | cuda:0 (default cpu)
-  --steps N              annealing steps (default 200)
-  --ode-steps N          probability-flow ODE steps (default 5)
-  --ode-solver S         euler | heun (default euler)
-  --mcmc METHOD          langevin | hmc | exact (default langevin)
-  --mcmc-steps N         MCMC steps per annealing step (default 100)
-  --step-size LR         MCMC step size (default 1e-4)
-  --tau T                data-term noise level, normalised units (default 0.01)
-  --samples K            posterior samples (default 1)
-  --seed S               random seed (default 0)
-  --threads N            threads (default: all cores)
   --xml                  print the 3D Slicer module description and exit
 )";
 
@@ -298,7 +288,7 @@ main(int argc, char * argv[])
     const bool images = positional.size() == 1 && args.Has("kspace") && args.Has("mask");
     if (args.Has("help") || (!ismrmrd && !images))
     {
-      (args.Has("help") ? std::cout : std::cerr) << Usage;
+      (args.Has("help") ? std::cout : std::cerr) << Usage << app::SamplerFlagUsage();
       return args.Has("help") ? 0 : 2;
     }
     const std::string output = positional.back();

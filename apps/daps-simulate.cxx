@@ -24,21 +24,12 @@ reconstructs it with DAPS and writes the magnitude image (any ITK format: .nii.g
   --mask TYPE            random | equispaced | variable-density (phase-encode rows) | poisson
                          (2-D Poisson disc) (default random)
   --noise S              k-space noise std per real part (default 0.002)
-  --steps N              annealing steps (default 200)
-  --ode-steps N          probability-flow ODE steps (default 5)
-  --ode-solver S         euler | heun (default euler)
-  --mcmc METHOD          langevin | hmc | exact (default langevin)
-  --mcmc-steps N         MCMC steps per annealing step (default 100)
-  --step-size LR         MCMC step size (default 1e-4)
-  --tau T                data-term noise level, normalised units (default 0.01)
-  --samples K            posterior samples; K > 1 adds a standard-deviation map (default 1)
-  --seed S               random seed of the sampler and the simulation (default 0)
-  --threads N            threads (default: all cores)
   --device D             cpu | cuda:0 for the prior (default cpu)
   --png PATH             comparison montage (default: OUTPUT stem + _comparison.png)
   --std-output PATH      write the posterior standard deviation (needs --samples > 1)
   --save-inputs PREFIX   also write PREFIX_kspace.mha and PREFIX_maps.mha (complex x, y, coil),
                          PREFIX_mask.nrrd and PREFIX_reference.nii.gz, inputs for daps-recon
+(--seed seeds the simulation too.)
 )";
 
 } // namespace
@@ -61,7 +52,7 @@ main(int argc, char * argv[])
     app::Arguments args(argc, argv, defaults, { "help" });
     if (args.Has("help") || args.Positional().size() != 1)
     {
-      std::cout << Usage;
+      std::cout << Usage << app::SamplerFlagUsage();
       return args.Has("help") ? 0 : 2;
     }
     const std::string output = args.Positional()[0];

@@ -386,9 +386,59 @@ private:
 std::map<std::string, std::string>
 SamplerFlagDefaults()
 {
-  return { { "model", "" },       { "device", "cpu" },   { "steps", "200" },     { "ode-steps", "5" }, { "ode-solver", "euler" },
-           { "mcmc", "langevin" }, { "mcmc-steps", "100" }, { "step-size", "1e-4" }, { "tau", "0.01" },
-           { "samples", "1" },    { "seed", "0" },       { "threads", "0" } };
+  // The defaults shown are the default preset's; a flag given on the command line overrides the
+  // preset chosen with --preset (see ConfigureFilter).
+  const DAPSConfig c;
+  const auto       text = [](double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  };
+  return { { "model", "" },
+           { "device", "cpu" },
+           { "preset", PresetNames[0] },
+           { "steps", std::to_string(c.annealingSteps) },
+           { "sigma-max", text(c.sigmaMax) },
+           { "sigma-min", text(c.sigmaMin) },
+           { "ode-steps", std::to_string(c.odeSteps) },
+           { "ode-solver", ToString(c.odeSolver) },
+           { "mcmc", ToString(c.mcmc) },
+           { "mcmc-steps", std::to_string(c.mcmcSteps) },
+           { "step-size", text(c.stepSize) },
+           { "step-size-min-ratio", text(c.stepSizeMinRatio) },
+           { "cg-iterations", std::to_string(c.cgIterations) },
+           { "prior-spread", ToString(c.priorSpread) },
+           { "tau", text(c.tau) },
+           { "samples", std::to_string(c.samples) },
+           { "seed", "0" },
+           { "threads", "0" } };
+}
+
+std::string
+SamplerFlagUsage()
+{
+  const auto         d = SamplerFlagDefaults();
+  std::ostringstream u;
+  u << "  --preset NAME          mri (default: tuned for MRI) | reference (the paper's DAPS as published);\n"
+       "                         the flags below override single values of the preset\n"
+    << "  --steps N              annealing steps (default " << d.at("steps") << ")\n"
+    << "  --sigma-max S          first annealing noise level (default " << d.at("sigma-max") << ")\n"
+    << "  --sigma-min S          last annealing noise level (default " << d.at("sigma-min") << ")\n"
+    << "  --ode-steps N          probability-flow ODE steps (default " << d.at("ode-steps") << ")\n"
+    << "  --ode-solver S         euler | heun (default " << d.at("ode-solver") << ")\n"
+    << "  --mcmc METHOD          langevin | hmc | exact (Gaussian draw) | mean (its mean, data-consistent)\n"
+       "                         (default " << d.at("mcmc") << ")\n"
+    << "  --mcmc-steps N         Langevin / HMC steps per annealing step (default " << d.at("mcmc-steps") << ")\n"
+    << "  --step-size LR         Langevin / HMC step size (default " << d.at("step-size") << ")\n"
+    << "  --step-size-min-ratio F  the step size decays linearly to F times itself (default "
+    << d.at("step-size-min-ratio") << ")\n"
+    << "  --cg-iterations N      conjugate-gradient iterations of exact / mean (default " << d.at("cg-iterations") << ")\n"
+    << "  --prior-spread S       sigma (r_t = sigma_t, the paper) | gaussian (default " << d.at("prior-spread") << ")\n"
+    << "  --tau T                data-term noise level, normalised units (default " << d.at("tau") << ")\n"
+    << "  --samples K            posterior samples; their mean is the image (default " << d.at("samples") << ")\n"
+    << "  --seed S               random seed (default 0)\n"
+    << "  --threads N            threads (default: all cores)\n";
+  return u.str();
 }
 
 std::vector<unsigned char>
@@ -432,17 +482,39 @@ ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianF
   {
     throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
   }
-  filter->SetNumberOfAnnealingSteps(args.Int("steps"));
-  filter->SetNumberOfODESteps(args.Int("ode-steps"));
-  filter->SetODESolver(ParseODESolver(args.Get("ode-solver")));
-  filter->SetMCMCMethod(ParseMCMCMethod(args.Get("mcmc")));
-  filter->SetNumberOfMCMCSteps(args.Int("mcmc-steps"));
-  filter->SetStepSize(args.Double("step-size"));
-  filter->SetTau(args.Double("tau"));
-  filter->SetNumberOfSamples(args.Int("samples"));
+  // The preset first, then only the flags given on the command line.
+  DAPSConfig c = Preset(args.Get("preset"));
+  const auto given = [&](const char * flag) { return args.Given(flag); };
+  if (given("steps"))
+    c.annealingSteps = args.Int("steps");
+  if (given("sigma-max"))
+    c.sigmaMax = args.Double("sigma-max");
+  if (given("sigma-min"))
+    c.sigmaMin = args.Double("sigma-min");
+  if (given("ode-steps"))
+    c.odeSteps = args.Int("ode-steps");
+  if (given("ode-solver"))
+    c.odeSolver = ParseODESolver(args.Get("ode-solver"));
+  if (given("mcmc"))
+    c.mcmc = ParseMCMCMethod(args.Get("mcmc"));
+  if (given("mcmc-steps"))
+    c.mcmcSteps = args.Int("mcmc-steps");
+  if (given("step-size"))
+    c.stepSize = args.Double("step-size");
+  if (given("step-size-min-ratio"))
+    c.stepSizeMinRatio = args.Double("step-size-min-ratio");
+  if (given("cg-iterations"))
+    c.cgIterations = args.Int("cg-iterations");
+  if (given("prior-spread"))
+    c.priorSpread = ParsePriorSpread(args.Get("prior-spread"));
+  if (given("tau"))
+    c.tau = args.Double("tau");
+  if (given("samples"))
+    c.samples = args.Int("samples");
   if (args.Int("seed") < 0)
     throw std::invalid_argument("--seed must not be negative");
-  filter->SetSeed(static_cast<uint64_t>(args.Int("seed")));
+  c.seed = static_cast<uint64_t>(args.Int("seed"));
+  filter->SetDAPSConfig(c);
   filter->SetNumberOfThreads(args.Int("threads"));
   return model;
 }

@@ -102,9 +102,12 @@ void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const 
 
 using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
 
-/** The sampler flags both tools share (--model --device --steps --ode-steps --mcmc --mcmc-steps
- * --step-size --tau --samples --seed --threads) with their defaults. */
+/** The sampler flags the tools share (--model --device --preset --steps ... --seed --threads)
+ * with their defaults (the default preset's values). */
 std::map<std::string, std::string> SamplerFlagDefaults();
+
+/** Their usage text, defaults included. */
+std::string SamplerFlagUsage();
 
 /** Applies those flags to the filter; the prior is --model, else the shipped model, else (when
  * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */

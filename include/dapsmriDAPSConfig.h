@@ -21,7 +21,11 @@ enum class MCMCMethod
 {
   Langevin,     ///< unadjusted Langevin, the reference's default
   HMC,          ///< kinetic Langevin (OBABO) with partial momentum refresh
-  ExactGaussian ///< perturb-and-MAP with conjugate gradients: an exact draw for linear operators
+  ExactGaussian, ///< perturb-and-MAP with conjugate gradients: an exact draw for linear operators
+  /** The mean of that Gaussian conditional (conjugate gradients, no perturbation): the point
+   * between x0_hat and the data that weighs each by its noise level. Deterministic; linear
+   * operators only. Uses the data fully where they are measured and keeps x0_hat elsewhere. */
+  ConditionalMean
 };
 
 /** The spread r_t of DAPS's Gaussian approximation p(x0 | x_t) ~ N(x0_hat, r_t^2). */
@@ -31,7 +35,8 @@ enum class PriorSpread
   GaussianPosterior ///< r_t = sigma_t sigma_d / sqrt(sigma_t^2 + sigma_d^2): exact for a Gaussian prior
 };
 
-/** DAPS hyper-parameters; the defaults are the reference implementation's. */
+/** DAPS hyper-parameters. The defaults are the "mri" preset (see Preset()); the reference
+ * implementation's values are the "reference" preset. */
 struct DAPSConfig
 {
   int         annealingSteps = 200;
@@ -65,7 +70,18 @@ struct DAPSStatistics
 inline const char *
 ToString(MCMCMethod m)
 {
-  return m == MCMCMethod::Langevin ? "langevin" : m == MCMCMethod::HMC ? "hmc" : "exact";
+  switch (m)
+  {
+    case MCMCMethod::Langevin:
+      return "langevin";
+    case MCMCMethod::HMC:
+      return "hmc";
+    case MCMCMethod::ExactGaussian:
+      return "exact";
+    case MCMCMethod::ConditionalMean:
+      break;
+  }
+  return "mean";
 }
 inline const char *
 ToString(ODESolver s)
@@ -98,10 +114,10 @@ operator<<(std::ostream & os, PriorSpread s)
 inline MCMCMethod
 ParseMCMCMethod(const std::string & name)
 {
-  for (auto m : { MCMCMethod::Langevin, MCMCMethod::HMC, MCMCMethod::ExactGaussian })
+  for (auto m : { MCMCMethod::Langevin, MCMCMethod::HMC, MCMCMethod::ExactGaussian, MCMCMethod::ConditionalMean })
     if (name == ToString(m))
       return m;
-  throw std::invalid_argument("unknown MCMC method \"" + name + "\" (choose langevin, hmc or exact)");
+  throw std::invalid_argument("unknown MCMC method \"" + name + "\" (choose langevin, hmc, exact or mean)");
 }
 inline ODESolver
 ParseODESolver(const std::string & name)
@@ -118,6 +134,42 @@ ParsePriorSpread(const std::string & name)
     if (name == ToString(s))
       return s;
   throw std::invalid_argument("unknown prior spread \"" + name + "\" (choose sigma or gaussian)");
+}
+
+/** The paper's and the reference implementation's settings (EDM poly-7 annealing from 100 to 0.1
+ * in 200 steps, five Euler ODE steps, 100 Langevin steps whose step size decays to 1 %). */
+inline DAPSConfig
+ReferencePreset()
+{
+  DAPSConfig c;
+  c.annealingSteps = 200;
+  c.sigmaMax = 100.0;
+  c.sigmaMin = 0.1;
+  c.odeSteps = 5;
+  c.odeSigmaMin = 0.01;
+  c.odeSolver = ODESolver::Euler;
+  c.mcmc = MCMCMethod::Langevin;
+  c.mcmcSteps = 100;
+  c.stepSize = 1e-4;
+  c.stepSizeMinRatio = 0.01;
+  c.tau = 0.01;
+  c.priorSpread = PriorSpread::Sigma;
+  c.samples = 1;
+  return c;
+}
+
+/** The preset names, the default first. */
+inline const char * const PresetNames[] = { "mri", "reference" };
+
+/** "mri" (DAPSConfig's defaults) or "reference"; throws std::invalid_argument listing the choices. */
+inline DAPSConfig
+Preset(const std::string & name)
+{
+  if (name == "mri")
+    return DAPSConfig{};
+  if (name == "reference")
+    return ReferencePreset();
+  throw std::invalid_argument("unknown preset \"" + name + "\" (choose mri or reference)");
 }
 
 } // namespace dapsmri

@@ -92,7 +92,13 @@ public:
   void SetPrior(const dapsmri::Prior & prior);
   const dapsmri::Prior & GetPrior() const { return m_Prior; }
 
-  /** DAPS hyper-parameters (see dapsmri::DAPSConfig); all default to the reference's values. */
+  /** All DAPS hyper-parameters at once, and a named set of them: "mri" (the defaults: tuned for
+   * MRI) or "reference" (the paper's algorithm and values). SetPreset keeps the seed. */
+  void                SetDAPSConfig(const dapsmri::DAPSConfig & config);
+  dapsmri::DAPSConfig GetDAPSConfig() const;
+  void                SetPreset(const std::string & name);
+
+  /** DAPS hyper-parameters, one by one (see dapsmri::DAPSConfig). */
   itkSetMacro(NumberOfAnnealingSteps, int);
   itkGetConstMacro(NumberOfAnnealingSteps, int);
   itkSetMacro(SigmaMax, double);
@@ -168,22 +174,22 @@ private:
   dapsmri::Prior          m_Prior;
   bool                    m_PriorFromFile{ false };
   std::string             m_LoadedModelKey;
-  int                     m_NumberOfAnnealingSteps{ 200 };
-  double                  m_SigmaMax{ 100.0 };
-  double                  m_SigmaMin{ 0.1 };
-  int                     m_NumberOfODESteps{ 5 };
-  double                  m_ODESigmaMin{ 0.01 };
-  dapsmri::ODESolver      m_ODESolver{ dapsmri::ODESolver::Euler };
-  dapsmri::MCMCMethod     m_MCMCMethod{ dapsmri::MCMCMethod::Langevin };
-  int                     m_NumberOfMCMCSteps{ 100 };
-  double                  m_StepSize{ 1e-4 };
-  double                  m_StepSizeMinRatio{ 0.01 };
-  double                  m_Tau{ 0.01 };
-  double                  m_HMCMomentum{ 0.9 };
-  int                     m_NumberOfCGIterations{ 20 };
-  dapsmri::PriorSpread    m_PriorSpread{ dapsmri::PriorSpread::Sigma };
-  int                     m_NumberOfSamples{ 1 };
-  uint64_t                m_Seed{ 0 };
+  int                     m_NumberOfAnnealingSteps;
+  double                  m_SigmaMax;
+  double                  m_SigmaMin;
+  int                     m_NumberOfODESteps;
+  double                  m_ODESigmaMin;
+  dapsmri::ODESolver      m_ODESolver;
+  dapsmri::MCMCMethod     m_MCMCMethod;
+  int                     m_NumberOfMCMCSteps;
+  double                  m_StepSize;
+  double                  m_StepSizeMinRatio;
+  double                  m_Tau;
+  double                  m_HMCMomentum;
+  int                     m_NumberOfCGIterations;
+  dapsmri::PriorSpread    m_PriorSpread;
+  int                     m_NumberOfSamples;
+  uint64_t                m_Seed;
   int                     m_NumberOfThreads{ 0 };
   double                  m_IntensityScale{ 0.0 };
   double                  m_NoiseStandardDeviation{ 0.0 };

@@ -17,6 +17,47 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::MRIDAPSReconstruct
   this->AddRequiredInputName("Mask");
   this->SetNumberOfRequiredOutputs(2);
   this->SetNthOutput(1, this->MakeOutput(1));
+  this->SetDAPSConfig(dapsmri::DAPSConfig{});
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::SetDAPSConfig(const dapsmri::DAPSConfig & c)
+{
+  m_NumberOfAnnealingSteps = c.annealingSteps;
+  m_SigmaMax = c.sigmaMax;
+  m_SigmaMin = c.sigmaMin;
+  m_NumberOfODESteps = c.odeSteps;
+  m_ODESigmaMin = c.odeSigmaMin;
+  m_ODESolver = c.odeSolver;
+  m_MCMCMethod = c.mcmc;
+  m_NumberOfMCMCSteps = c.mcmcSteps;
+  m_StepSize = c.stepSize;
+  m_StepSizeMinRatio = c.stepSizeMinRatio;
+  m_Tau = c.tau;
+  m_HMCMomentum = c.hmcMomentum;
+  m_NumberOfCGIterations = c.cgIterations;
+  m_PriorSpread = c.priorSpread;
+  m_NumberOfSamples = c.samples;
+  m_Seed = c.seed;
+  this->Modified();
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+void
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::SetPreset(const std::string & name)
+{
+  dapsmri::DAPSConfig c;
+  try
+  {
+    c = dapsmri::Preset(name);
+  }
+  catch (const std::invalid_argument & e)
+  {
+    itkExceptionMacro(<< e.what());
+  }
+  c.seed = m_Seed;
+  this->SetDAPSConfig(c);
 }
 
 template <typename TKSpaceImage, typename TOutputImage>
@@ -138,26 +179,35 @@ dapsmri::ReconstructionSettings
 MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::Settings() const
 {
   dapsmri::ReconstructionSettings s;
-  s.daps.annealingSteps = m_NumberOfAnnealingSteps;
-  s.daps.sigmaMax = m_SigmaMax;
-  s.daps.sigmaMin = m_SigmaMin;
-  s.daps.odeSteps = m_NumberOfODESteps;
-  s.daps.odeSigmaMin = m_ODESigmaMin;
-  s.daps.odeSolver = m_ODESolver;
-  s.daps.mcmc = m_MCMCMethod;
-  s.daps.mcmcSteps = m_NumberOfMCMCSteps;
-  s.daps.stepSize = m_StepSize;
-  s.daps.stepSizeMinRatio = m_StepSizeMinRatio;
-  s.daps.tau = m_Tau;
-  s.daps.hmcMomentum = m_HMCMomentum;
-  s.daps.cgIterations = m_NumberOfCGIterations;
-  s.daps.priorSpread = m_PriorSpread;
-  s.daps.samples = m_NumberOfSamples;
-  s.daps.seed = m_Seed;
+  s.daps = this->GetDAPSConfig();
   s.threads = m_NumberOfThreads;
   s.intensityScale = m_IntensityScale;
   s.noiseStandardDeviation = m_NoiseStandardDeviation;
   return s;
+}
+
+template <typename TKSpaceImage, typename TOutputImage>
+dapsmri::DAPSConfig
+MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GetDAPSConfig() const
+{
+  dapsmri::DAPSConfig c;
+  c.annealingSteps = m_NumberOfAnnealingSteps;
+  c.sigmaMax = m_SigmaMax;
+  c.sigmaMin = m_SigmaMin;
+  c.odeSteps = m_NumberOfODESteps;
+  c.odeSigmaMin = m_ODESigmaMin;
+  c.odeSolver = m_ODESolver;
+  c.mcmc = m_MCMCMethod;
+  c.mcmcSteps = m_NumberOfMCMCSteps;
+  c.stepSize = m_StepSize;
+  c.stepSizeMinRatio = m_StepSizeMinRatio;
+  c.tau = m_Tau;
+  c.hmcMomentum = m_HMCMomentum;
+  c.cgIterations = m_NumberOfCGIterations;
+  c.priorSpread = m_PriorSpread;
+  c.samples = m_NumberOfSamples;
+  c.seed = m_Seed;
+  return c;
 }
 
 template <typename TKSpaceImage, typename TOutputImage>

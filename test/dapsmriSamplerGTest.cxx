@@ -23,6 +23,39 @@ TEST(PolynomialSigmas, FollowsTheEDMGrid)
   EXPECT_NEAR(three[1], std::pow(0.5 * (std::pow(100.0, 1.0 / 7) + std::pow(0.1, 1.0 / 7)), 7.0), 1e-9);
 }
 
+TEST(DAPSConfig, PresetsAreTheDefaultsAndThePapersValues)
+{
+  const auto reference = Preset("reference");
+  EXPECT_EQ(reference.annealingSteps, 200);
+  EXPECT_EQ(reference.sigmaMax, 100.0);
+  EXPECT_EQ(reference.sigmaMin, 0.1);
+  EXPECT_EQ(reference.odeSteps, 5);
+  EXPECT_EQ(reference.odeSolver, ODESolver::Euler);
+  EXPECT_EQ(reference.mcmc, MCMCMethod::Langevin);
+  EXPECT_EQ(reference.mcmcSteps, 100);
+  EXPECT_EQ(reference.stepSize, 1e-4);
+  EXPECT_EQ(reference.stepSizeMinRatio, 0.01);
+  EXPECT_EQ(reference.tau, 0.01);
+  EXPECT_EQ(reference.priorSpread, PriorSpread::Sigma);
+  const auto mri = Preset(PresetNames[0]);
+  EXPECT_EQ(mri.annealingSteps, DAPSConfig{}.annealingSteps);
+  EXPECT_EQ(mri.mcmc, DAPSConfig{}.mcmc);
+  EXPECT_EQ(mri.sigmaMin, DAPSConfig{}.sigmaMin);
+  EXPECT_NO_THROW(Validate(mri));
+  EXPECT_NO_THROW(Validate(reference));
+  try
+  {
+    Preset("fastest");
+    ADD_FAILURE() << "accepted";
+  }
+  catch (const std::invalid_argument & e)
+  {
+    EXPECT_NE(std::string(e.what()).find("mri or reference"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ParseMCMCMethod("mean"), MCMCMethod::ConditionalMean);
+  EXPECT_STREQ(ToString(MCMCMethod::ConditionalMean), "mean");
+}
+
 TEST(DAPSConfig, ValidationNamesTheBadField)
 {
   const auto expectError = [](DAPSConfig c, const std::string & needle) {
@@ -95,7 +128,7 @@ struct GaussianProblem
 
   DAPSConfig BaseConfig(int samples) const
   {
-    DAPSConfig c;
+    DAPSConfig c = ReferencePreset();
     c.odeSteps = 1;
     c.tau = tau;
     c.priorSpread = PriorSpread::GaussianPosterior;
@@ -134,6 +167,39 @@ TEST(DAPSPosterior, ExactGaussianStepGivesTheAnalyticPosterior)
   EXPECT_LT(meanError, 4.5 / std::sqrt(B));
   EXPECT_LT(stdError, 4.5 / std::sqrt(2.0 * B));
   EXPECT_EQ(sampler.Statistics().denoiserEvaluations, config.annealingSteps);
+}
+
+// The conditional-mean step replaces each draw of p(x0 | x_t, y) by its mean E[x0 | x_t, y]. For a
+// Gaussian prior that mean is linear in x_t, equals the posterior mean on average over x_t, and
+// has less spread than the posterior (law of total variance). So the average of the final x0 is
+// the analytic posterior mean (up to sigma_min-independent terms of order s^2 / sigma_max^2 =
+// 2.5e-5), and every per-component std is at most the posterior std; both for the bare method
+// and for the default ("mri") preset with this problem's tau.
+TEST(DAPSPosterior, ConditionalMeanStepAveragesToTheAnalyticPosteriorMean)
+{
+  GaussianProblem problem(0.1);
+  const int       B = 4000;
+  auto            bare = problem.BaseConfig(B);
+  bare.annealingSteps = 20;
+  bare.mcmc = MCMCMethod::ConditionalMean;
+  bare.cgIterations = 60;
+  auto preset = Preset("mri");
+  preset.tau = problem.tau;
+  preset.samples = B;
+  preset.seed = 6;
+  preset.cgIterations = 60; // exact for 60 real unknowns, so only Monte Carlo error remains
+  for (const auto & config : { bare, preset })
+  {
+    GaussianDenoiser prior(problem.mu, torch::tensor(problem.s * problem.s));
+    DAPSSampler      sampler(prior, *problem.op, config);
+    auto             samples = sampler.Run(problem.y);
+    auto real = torch::cat({ torch::real(samples).reshape({ B, -1 }), torch::imag(samples).reshape({ B, -1 }) }, 1)
+                  .to(torch::kDouble);
+    auto mean = real.mean(0), std = real.std(0);
+    EXPECT_LT(((mean - problem.postMean).abs() / std.clamp_min(1e-12) * std::sqrt(B)).max().item<double>(), 4.5);
+    EXPECT_LT((std / problem.postStd).max().item<double>(), 1.0 + 4.5 / std::sqrt(2.0 * B));
+    EXPECT_EQ(sampler.Statistics().denoiserEvaluations, config.annealingSteps * config.odeSteps);
+  }
 }
 
 TEST(DAPSPosterior, LangevinAndHMCMatchTheAnalyticPosterior)
@@ -226,7 +292,7 @@ TEST_P(BimodalPosterior, SamplesLandInBothModesNearTheAnalyticWeights)
   const double w0 = 1.0 / (1.0 + std::exp(logit[1] - logit[0]));
 
   const int  B = 2000;
-  DAPSConfig config; // the reference's Langevin settings, shorter annealing
+  DAPSConfig config = ReferencePreset(); // Langevin, shorter annealing
   config.annealingSteps = 100;
   config.sigmaMax = 20.0;
   config.sigmaMin = 0.05;
@@ -264,7 +330,7 @@ struct SmallRun
 
   DAPSConfig Config(uint64_t seed) const
   {
-    DAPSConfig c;
+    DAPSConfig c = ReferencePreset();
     c.annealingSteps = 5;
     c.odeSteps = 2;
     c.mcmcSteps = 5;

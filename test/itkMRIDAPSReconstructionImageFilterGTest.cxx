@@ -109,10 +109,21 @@ UseShortSchedule(FilterType * filter)
 
 } // namespace
 
-TEST(MRIDAPSReconstructionImageFilter, BasicObjectAndReferenceDefaults)
+TEST(MRIDAPSReconstructionImageFilter, DefaultsArePresetMriAndTheReferenceIsOneCallAway)
 {
   auto filter = FilterType::New();
   EXPECT_STREQ(filter->GetNameOfClass(), "MRIDAPSReconstructionImageFilter");
+  const dapsmri::DAPSConfig defaults = dapsmri::Preset("mri");
+  EXPECT_EQ(filter->GetNumberOfAnnealingSteps(), defaults.annealingSteps);
+  EXPECT_EQ(filter->GetSigmaMin(), defaults.sigmaMin);
+  EXPECT_EQ(filter->GetMCMCMethod(), defaults.mcmc);
+  EXPECT_EQ(filter->GetNumberOfSamples(), defaults.samples);
+  EXPECT_EQ(filter->GetPriorSpread(), defaults.priorSpread);
+
+  filter->SetSeed(7);
+  const auto before = filter->GetMTime();
+  filter->SetPreset("reference");
+  EXPECT_GT(filter->GetMTime(), before);
   EXPECT_EQ(filter->GetNumberOfAnnealingSteps(), 200);
   EXPECT_DOUBLE_EQ(filter->GetSigmaMax(), 100.0);
   EXPECT_DOUBLE_EQ(filter->GetSigmaMin(), 0.1);
@@ -122,6 +133,9 @@ TEST(MRIDAPSReconstructionImageFilter, BasicObjectAndReferenceDefaults)
   EXPECT_DOUBLE_EQ(filter->GetTau(), 0.01);
   EXPECT_DOUBLE_EQ(filter->GetStepSizeMinRatio(), 0.01);
   EXPECT_EQ(filter->GetMCMCMethod(), dapsmri::MCMCMethod::Langevin);
+  EXPECT_EQ(filter->GetSeed(), 7u); // a preset keeps the seed
+  EXPECT_EQ(filter->GetDAPSConfig().annealingSteps, 200);
+  EXPECT_THROW(filter->SetPreset("fastest"), itk::ExceptionObject);
   std::ostringstream printed;
   filter->Print(printed);
   EXPECT_NE(printed.str().find("NumberOfAnnealingSteps: 200"), std::string::npos);

@@ -77,9 +77,11 @@ DAPSSampler::DAPSSampler(const Denoiser & prior, const Operator & op, DAPSConfig
   , m_Generator(at::detail::createCPUGenerator(config.seed))
 {
   Validate(m_Config);
-  if (m_Config.mcmc == MCMCMethod::ExactGaussian && !m_Operator.IsLinear())
+  if ((m_Config.mcmc == MCMCMethod::ExactGaussian || m_Config.mcmc == MCMCMethod::ConditionalMean) &&
+      !m_Operator.IsLinear())
   {
-    throw std::invalid_argument("the exact Gaussian MCMC step needs a linear operator; use Langevin or HMC");
+    throw std::invalid_argument(std::string("the ") + ToString(m_Config.mcmc) +
+                                " MCMC step needs a linear operator; use Langevin or HMC");
   }
 }
 
@@ -172,15 +174,17 @@ DAPSSampler::HMC(const torch::Tensor & x0hat, const torch::Tensor & y, double r,
 }
 
 torch::Tensor
-DAPSSampler::ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y, double r)
+DAPSSampler::ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y, double r, bool draw)
 {
   // Perturb-and-MAP: the minimiser of ||A x - y~||^2 / (2 tau^2) + ||x - x~||^2 / (2 r^2) with
-  // y~ = y + tau n and x~ = x0_hat + r n' is an exact draw of the Gaussian conditional.
+  // y~ = y + tau n and x~ = x0_hat + r n' is an exact draw of the Gaussian conditional; without
+  // the perturbations it is the conditional's mean.
   // Solve (A^H A / tau^2 + I / r^2) x = A^H y~ / tau^2 + x~ / r^2 by conjugate gradients.
   const double tau2 = m_Config.tau * m_Config.tau, r2 = r * r;
   const auto   apply = [&](const torch::Tensor & v) { return m_Operator.Normal(v) / tau2 + v / r2; };
-  auto         yTilde = y + m_Config.tau * Noise(y.sizes().vec());
-  auto         b = m_Operator.Adjoint(yTilde) / tau2 + (x0hat + r * Noise(x0hat.sizes().vec())) / r2;
+  const auto   yTilde = draw ? y + m_Config.tau * Noise(y.sizes().vec()) : y;
+  const auto   xTilde = draw ? x0hat + r * Noise(x0hat.sizes().vec()) : x0hat;
+  auto         b = m_Operator.Adjoint(yTilde) / tau2 + xTilde / r2;
   auto         x = x0hat.clone();
   auto         residual = b - apply(x);
   auto         direction = residual.clone();
@@ -244,7 +248,8 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
         x0 = HMC(x0hat, y, r, lr);
         break;
       case MCMCMethod::ExactGaussian:
-        x0 = ExactGaussian(x0hat, y, r);
+      case MCMCMethod::ConditionalMean:
+        x0 = ExactGaussian(x0hat, y, r, m_Config.mcmc == MCMCMethod::ExactGaussian);
         break;
     }
     if (support.defined())

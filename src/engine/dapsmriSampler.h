@@ -54,7 +54,7 @@ private:
   torch::Tensor ProbabilityFlow(torch::Tensor x, double sigma);
   torch::Tensor Langevin(const torch::Tensor & x0hat, const torch::Tensor & y, double r, double lr);
   torch::Tensor HMC(const torch::Tensor & x0hat, const torch::Tensor & y, double r, double lr);
-  torch::Tensor ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y, double r);
+  torch::Tensor ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y, double r, bool draw);
   torch::Tensor PosteriorGradient(const torch::Tensor & x, const torch::Tensor & x0hat, const torch::Tensor & y,
                                   double r);
 
