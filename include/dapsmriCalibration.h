@@ -9,10 +9,11 @@ namespace dapsmri
 {
 
 /** Whitens the coils of every slice with the noise covariance of the noise scans
- * (Psi = L L^H, k <- L^-1 k per sample, after scaling Psi by the noise / data dwell-time ratio),
- * so that afterwards the noise is white with unit variance per coil (1/2 per real part).
- * Returns the noise standard deviation per real part after whitening (sqrt(1/2)), or 0 when the
- * file has no noise scans (then nothing changes). Throws when the covariance is singular. */
+ * (Psi = L L^H after scaling it by the noise / data dwell-time ratio; k <- s L^-1 k per sample
+ * with s^2 = trace(Psi) / C), so that afterwards the noise is white with the coils' mean noise
+ * power s^2 per coil: the data, and so the reconstructed image, keep the input's units.
+ * Returns the noise standard deviation per real part after whitening (s sqrt(1/2)), or 0 when
+ * the file has no noise scans (then nothing changes). Throws when the covariance is singular. */
 DAPSMRI_EXPORT double PrewhitenCoils(RawData & data);
 
 /** Adaptive (Walsh / Inati) coil sensitivities from the calibration region of a slice: the

@@ -11,10 +11,11 @@
 
 using Complex = std::complex<float>;
 
-TEST(Prewhitening, MakesCorrelatedNoiseWhite)
+TEST(Prewhitening, MakesCorrelatedNoiseWhiteInTheInputUnits)
 {
   // Noise n = M z with a known mixing M (correlated, unequal coils); the image data are noise of
-  // the same statistics, so after whitening their coil covariance must be the identity.
+  // the same statistics, so after whitening their coil covariance must be s^2 times the identity,
+  // s^2 = trace(M M^H) / C: the mean noise power of the coils, which keeps the input's units.
   const int64_t C = 3, N = 20000;
   const std::complex<double> M[3][3] = { { 1.0, 0.0, 0.0 }, { { 0.5, 0.3 }, 2.0, 0.0 }, { { -0.2, 0.1 }, { 0.4, -0.6 }, 0.7 } };
   std::mt19937                     engine(3);
@@ -46,7 +47,12 @@ TEST(Prewhitening, MakesCorrelatedNoiseWhite)
     for (auto v : mixed())
       slice.kSpace.push_back(v);
   data.slices.push_back(slice);
-  EXPECT_NEAR(dapsmri::PrewhitenCoils(data), std::sqrt(0.5), 1e-12);
+  double power = 0.0; // trace(M M^H) / C
+  for (int i = 0; i < C; ++i)
+    for (int j = 0; j < C; ++j)
+      power += std::norm(M[i][j]) / C;
+  // The estimate of the power has a relative standard error of about 1 / sqrt(N) = 0.007.
+  EXPECT_NEAR(dapsmri::PrewhitenCoils(data), std::sqrt(0.5 * power), 0.03 * std::sqrt(0.5 * power));
   std::complex<double> covariance[3][3] = {};
   const auto &         k = data.slices[0].kSpace;
   const size_t         samples = k.size() / C;
@@ -54,10 +60,10 @@ TEST(Prewhitening, MakesCorrelatedNoiseWhite)
     for (int i = 0; i < C; ++i)
       for (int j = 0; j < C; ++j)
         covariance[i][j] += std::complex<double>(k[s * C + i]) * std::conj(std::complex<double>(k[s * C + j]));
-  // Each entry's standard error is about 1 / sqrt(samples) = 0.01; allow 5 of them.
+  // Each entry's standard error is about power / sqrt(samples) = 0.01 power; allow 5 of them.
   for (int i = 0; i < C; ++i)
     for (int j = 0; j < C; ++j)
-      EXPECT_NEAR(std::abs(covariance[i][j] / static_cast<double>(samples) - (i == j ? 1.0 : 0.0)), 0.0, 0.05)
+      EXPECT_NEAR(std::abs(covariance[i][j] / static_cast<double>(samples) / power - (i == j ? 1.0 : 0.0)), 0.0, 0.05)
         << i << "," << j;
 }
 

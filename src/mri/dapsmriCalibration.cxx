@@ -34,13 +34,16 @@ PrewhitenCoils(RawData & data)
     {
       throw std::invalid_argument("the noise covariance of the noise scans is singular (a dead or duplicated coil?)");
     }
-    const auto whitening = torch::linalg_inv(L).to(torch::kComplexFloat); // [C, C]
+    // s L^-1 with s^2 = trace(Psi) / C, the coils' mean noise power: white noise of the same
+    // power, so the image keeps the units of the input data.
+    const double power = torch::real(torch::trace(psi)).item<double>() / static_cast<double>(C);
+    const auto   whitening = (std::sqrt(power) * torch::linalg_inv(L)).to(torch::kComplexFloat); // [C, C]
     for (auto & s : data.slices)
     {
       auto k = torch::from_blob(s.kSpace.data(), { s.height * s.width, C }, torch::kComplexFloat);
       k.copy_(k.matmul(whitening.t())); // each sample's coil vector: L^-1 k
     }
-    return std::sqrt(0.5);
+    return std::sqrt(0.5 * power);
   });
 }
 
