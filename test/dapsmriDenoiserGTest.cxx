@@ -105,6 +105,17 @@ TEST(TorchScriptDenoiser, LoadsTheTinyTestPriorAndChecksItsMetadata)
   EXPECT_LT(t::RelativeError(prior(x, 1e-4), x), 1e-2);
 }
 
+TEST(TorchScriptDenoiser, LargeBatchesRunInChunksWithTheSameResult)
+{
+  // Three 256 x 160 images exceed one CPU chunk (256 x 256 pixels): they run one by one, and each
+  // must come out as it does alone.
+  TorchScriptDenoiser prior(DAPSMRI_TEST_MODELS "/tiny_prior.pt");
+  auto                x = t::RandomComplex({ 3, 256, 160 }, 2);
+  auto                together = prior(x, 0.7);
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_LT(t::RelativeError(together[i], prior(x.narrow(0, i, 1), 0.7)[0]), 1e-6) << "image " << i;
+}
+
 TEST(TorchScriptDenoiser, MissingFileSaysWhichPath)
 {
   try
