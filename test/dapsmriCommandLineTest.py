@@ -10,6 +10,7 @@ import sys
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
+import zlib
 
 BIN, TINY, BROKEN, GENERATOR, BROKEN_WRITER = sys.argv[1:6]
 RECON = os.path.join(BIN, "daps-recon")
@@ -149,6 +150,17 @@ def nrrd_header(path):
     return fields
 
 
+def mha_floats(path):
+    """The pixel values of a float MetaImage with its data inside (compressed or not)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    marker = b"ElementDataFile = LOCAL\n"
+    header, body = data[:data.index(marker)], data[data.index(marker) + len(marker):]
+    if b"CompressedData = True" in header:
+        body = zlib.decompress(body)
+    return struct.unpack("<%df" % (len(body) // 4), body)
+
+
 class RawDataInput(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -174,6 +186,34 @@ class RawDataInput(unittest.TestCase):
         self.assertAlmostEqual(origin[1], -150.0, places=3)
         directions = header["space directions"].split(") (")
         self.assertAlmostEqual(float(directions[0].strip("(").split(",")[0]), 300.0 / 32, places=4)
+
+    def test_prewhitened_image_keeps_the_input_units(self):
+        # The generator's coils have independent noise of equal power: whitening may not rescale the
+        # image (it used to divide it by the noise std, about 20x here).
+        raw = os.path.join(self.dir, "units.h5")
+        self.assertEqual(run(GENERATOR, "-m", "128", "-c", "4", "-C", "-o", raw).returncode, 0)
+        means = []
+        for extra in ([], ["--no-prewhitening"]):
+            out = os.path.join(self.dir, "units%d.mha" % len(extra))
+            r = run(RECON, raw, out, "--adjoint-only", *extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            values = mha_floats(out)
+            means.append(sum(values) / len(values))
+        self.assertAlmostEqual(means[0] / means[1], 1.0, delta=0.05)
+
+    def test_presets_and_single_flags_over_them(self):
+        # The reference preset's 5 ODE steps per level, with the level count from --steps.
+        out = os.path.join(self.dir, "preset.nrrd")
+        r = run(RECON, self.raw, out, "--model", TINY, "--preset", "reference", "--steps", "2", "--mcmc-steps", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("NFE 10,", r.stderr)
+        r = run(RECON, self.raw, out, "--model", TINY, "--preset", "reference", "--steps", "2", "--ode-steps", "1",
+                "--mcmc", "mean")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("NFE 2,", r.stderr)
+        r = run(RECON, self.raw, os.path.join(self.dir, "preset2.nrrd"), "--model", TINY, "--preset", "fastest")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("mri or reference", r.stderr)
 
     def test_slicer_style_ismrmrd_option(self):
         out = os.path.join(self.dir, "slicer.nrrd")
