@@ -66,6 +66,18 @@ class CommandLine(unittest.TestCase):
             if parameter.find("name") is not None:  # every parameter is labelled and described
                 self.assertTrue(parameter.find("label").text)
                 self.assertTrue(parameter.find("description").text)
+        # Slicer passes every parameter, so each default must be the command line's own.
+        for parameter in root.iter():
+            flag, default = parameter.find("longflag"), parameter.find("default")
+            if flag is None or default is None:
+                continue
+            entry = re.search(r"\n  --%s\b((?:(?!\n  --).)*)" % re.escape(flag.text), usage, re.S)
+            stated = entry and re.search(r"\(default ([^)]*)\)", entry.group(1))
+            if stated and not stated.group(1).startswith(("all", "the", '"')):
+                try:
+                    self.assertEqual(float(default.text), float(stated.group(1)), flag.text)
+                except ValueError:
+                    self.assertEqual(default.text, stated.group(1), flag.text)
         # The one indexed parameter is the output image, as Slicer passes it positionally.
         indexed = [p for p in root.iter() if p.find("index") is not None]
         self.assertEqual([p.find("name").text for p in indexed], ["output"])

@@ -60,6 +60,19 @@ struct Acquisition
   KSpaceImageType::Pointer   kSpaceImage, mapsImage;
   MaskImageType::Pointer     maskImage;
 
+  /** ||n|| / ||y|| for noise of std `noise` per real part on the measured entries:
+   * noise sqrt(2 * measured entries) / ||y||. */
+  double RelativeNoiseNorm(double noise) const
+  {
+    double dataNorm2 = 0.0, measured = 0.0;
+    for (size_t i = 0; i < kSpace.size(); ++i)
+    {
+      dataNorm2 += std::norm(kSpace[i]);
+      measured += mask[i / static_cast<size_t>(C)] != 0;
+    }
+    return noise * std::sqrt(2.0 * measured / dataNorm2);
+  }
+
   Acquisition(int64_t height, int64_t width, int64_t coils, double acceleration, double noise, bool equispaced = false)
     : H(height)
     , W(width)
@@ -160,14 +173,8 @@ TEST(MRIDAPSReconstructionImageFilter, GaussianPriorBeatsTheZeroFilledImageOnEig
   const double psnrDAPS = dapsmri::MagnitudePSNR(Buffer(filter->GetOutput()), acq.truth);
   std::cout << "PSNR zero-filled " << psnrZeroFilled << " dB, DAPS (Gaussian prior) " << psnrDAPS << " dB\n";
   EXPECT_GT(psnrDAPS, psnrZeroFilled + 8.0);
-  // The data are fitted down to their noise: ||n|| ~ 0.01 sqrt(2 * measured entries).
-  double dataNorm2 = 0.0, measured = 0.0;
-  for (size_t i = 0; i < acq.kSpace.size(); ++i)
-  {
-    dataNorm2 += std::norm(acq.kSpace[i]);
-    measured += acq.mask[i / static_cast<size_t>(acq.C)] != 0;
-  }
-  const double noiseFloor = 0.01 * std::sqrt(2.0 * measured / dataNorm2);
+  // The data are fitted down to their noise, and not over-fitted.
+  const double noiseFloor = acq.RelativeNoiseNorm(0.01);
   EXPECT_LT(filter->GetRelativeResidual(), 1.5 * noiseFloor);
   EXPECT_GT(filter->GetRelativeResidual(), 0.5 * noiseFloor); // and not over-fitted to the noise
   EXPECT_DOUBLE_EQ(filter->GetEstimatedIntensityScale(), 1.0); // an analytic prior works in raw units
@@ -178,6 +185,7 @@ TEST(MRIDAPSReconstructionImageFilter, ReferenceLangevinScheduleRunsEndToEnd)
   Acquisition acq(48, 48, 8, 2.0, 0.01, true);
   auto        filter = acq.Filter();
   filter->SetPrior(dapsmri::Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
+  filter->SetPreset("reference");
   filter->SetNumberOfSamples(16);
   filter->SetNumberOfAnnealingSteps(25);
   filter->SetNumberOfMCMCSteps(40);
@@ -188,6 +196,29 @@ TEST(MRIDAPSReconstructionImageFilter, ReferenceLangevinScheduleRunsEndToEnd)
   EXPECT_GT(psnrDAPS, psnrZeroFilled + 6.0);
   EXPECT_EQ(filter->GetStatistics().denoiserEvaluations, 25 * 5);
   EXPECT_EQ(filter->GetStatistics().dataGradients, 25 * 40);
+}
+
+TEST(MRIDAPSReconstructionImageFilter, DefaultPresetRunsEndToEndAndFitsTheData)
+{
+  // The default ("mri") preset as it ships: conditional-mean steps, one network evaluation and 20
+  // CG iterations per level.
+  Acquisition acq(48, 48, 8, 2.0, 0.01, true);
+  auto        filter = acq.Filter();
+  filter->SetPrior(dapsmri::Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
+  filter->SetTau(0.01);
+  filter->Update();
+  const double psnrZeroFilled = dapsmri::MagnitudePSNR(acq.ZeroFilled(), acq.truth);
+  const double psnrDAPS = dapsmri::MagnitudePSNR(Buffer(filter->GetOutput()), acq.truth);
+  std::cout << "PSNR zero-filled " << psnrZeroFilled << " dB, DAPS default preset " << psnrDAPS << " dB\n";
+  EXPECT_GT(psnrDAPS, psnrZeroFilled + 6.0);
+  const double noiseFloor = acq.RelativeNoiseNorm(0.01);
+  EXPECT_LT(filter->GetRelativeResidual(), 1.5 * noiseFloor);
+  EXPECT_GT(filter->GetRelativeResidual(), 0.5 * noiseFloor);
+  const auto & defaults = dapsmri::Preset("mri");
+  EXPECT_EQ(filter->GetStatistics().denoiserEvaluations, defaults.annealingSteps * defaults.odeSteps);
+  // One normal-operator pass for the starting residual and one per CG iteration (fewer once converged).
+  EXPECT_LE(filter->GetStatistics().dataGradients, defaults.annealingSteps * (defaults.cgIterations + 1));
+  EXPECT_GT(filter->GetStatistics().dataGradients, 2 * defaults.annealingSteps);
 }
 
 TEST(MRIDAPSReconstructionImageFilter, SeveralSamplesGiveMeanAndStandardDeviation)
