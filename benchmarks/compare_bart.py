@@ -1,36 +1,47 @@
-"""Reconstruction quality on held-out brain slices: zero-filled, BART (ESPIRiT + L1-wavelet
-`pics`, lambda tuned on the same slices) and DAPS (daps-recon), 8 simulated coils, fastMRI-style
-random masks, complex Gaussian noise at a stated SNR.
+"""Reconstruction quality on anatomy the prior never saw: zero-filled, BART (ESPIRiT + L1-wavelet
+`pics`, one lambda tuned on the set) and DAPS (daps-recon, with the settings under test), from
+ISMRMRD raw data as a user would have it.
 
-Both iterative methods get the same ESPIRiT maps from `bart ecalib`. The slices are the prior's
-validation slab (never used in training). Prints a Markdown table (PSNR / SSIM of magnitudes,
-peak = reference maximum) and writes per-case images to --out.
+The cases are the independent validation set (`python/dapsmri_prior/independent.py`: a human head T1 in two
+orientations, diffusion b0 slices, an abdominal slice, and the prior's own Colin27 validation slab
+for comparison), each a complex image with smooth phase on a 1 mm grid. Each is turned into a fully
+sampled 8-coil ISMRMRD file (2x readout oversampling, correlated coil noise at the stated SNR,
+noise scans), then `daps-undersample` keeps a fastMRI-style random subset of its lines.
+`daps-recon --adjoint-only` gives the zero-filled image and the prewhitened k-space that BART gets
+(`bart ecalib` on every readout column of the calibration lines, then `pics -R W` for each lambda);
+`daps-recon FILE.h5 OUT` runs DAPS on the raw file itself (prewhitening, ESPIRiT, tau from the noise
+scans). Scores: PSNR and SSIM of magnitudes inside the body mask, after a least-squares intensity
+fit of each result to the reference (peak = reference maximum in the body). Prints a Markdown table
+of medians over the brain cases and writes per-case figures and values to --out.
 
-  apt-get install bart
-  PYTHONPATH=python /usr/bin/python3 benchmarks/compare_bart.py --bin build/apps --slices 4 \
-      --daps-args "--steps 50 --samples 4"
+  apt-get install bart insighttoolkit5-examples python3-dipy
+  /usr/bin/python3 benchmarks/compare_bart.py --bin build/apps \
+      --daps defaults= --daps "reference=--preset reference"
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import nibabel as nib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from dapsmri_prior.data import validation_images  # noqa: E402
+from dapsmri_prior.independent import load_cases  # noqa: E402
 
 
 def fft2c(x):
     return np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=(-2, -1)), norm="ortho"), axes=(-2, -1))
 
 
-def coil_maps(coils, h, w):
-    """Loops evenly spaced around the field of view, sum of squares 1 (as dapsmri::SimulatedCoilMaps)."""
+def coil_maps(coils, h, w, oversampling=1):
+    """Loops evenly spaced around the field of view, sum of squares 1 (as dapsmri::SimulatedCoilMaps),
+    over a readout (x) field of view `oversampling` times wider than the w x h image."""
     y = ((2 * np.arange(h) - (h - 1)) / h)[:, None]
-    x = ((2 * np.arange(w) - (w - 1)) / w)[None, :]
+    x = ((2 * np.arange(w * oversampling) - (w * oversampling - 1)) / w)[None, :]
     maps = []
     for c in range(coils):
         a = 2 * np.pi * c / coils
@@ -39,20 +50,9 @@ def coil_maps(coils, h, w):
     maps = np.array(maps)
     return (maps / np.sqrt((np.abs(maps) ** 2).sum(0))).astype(np.complex64)
 
-
-def fastmri_mask(h, w, acceleration, center_fraction, rng):
-    """Random phase-encode rows (y) with a fully sampled centre, overall rate 1 / acceleration."""
-    center = max(1, round(h * center_fraction))
-    rows = np.zeros(h, bool)
-    start = (h - center + 1) // 2
-    rows[start:start + center] = True
-    p = max(0.0, (h / acceleration - center) / (h - center))
-    rows |= rng.random(h) < p
-    return np.repeat(rows[:, None], w, 1)
-
-
-def ssim(a, b, peak):
-    """Mean SSIM with a 7x7 uniform window (the fastMRI / scikit-image convention)."""
+def ssim(a, b, peak, mask=None):
+    """Mean SSIM with a 7x7 uniform window (the fastMRI / scikit-image convention), over the
+    windows centred in `mask` when given."""
     def box(z):
         k = 7
         c = np.cumsum(np.cumsum(np.pad(z, ((1, 0), (1, 0))), 0), 1)
@@ -64,15 +64,16 @@ def ssim(a, b, peak):
     cov = (box(a * b) - mu_a * mu_b) * 49 / 48
     va, vb = va * 49 / 48, vb * 49 / 48
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (va + vb + c2))
-    return float(s.mean())
+    return float(s.mean() if mask is None else s[mask[3:-3, 3:-3]].mean())
 
 
-def psnr(a, b, peak):
-    return float(10 * np.log10(peak ** 2 / np.mean((a - b) ** 2)))
+def psnr(a, b, peak, mask=None):
+    error = (a - b) ** 2
+    return float(10 * np.log10(peak ** 2 / (error.mean() if mask is None else error[mask].mean())))
 
 
 def save_montage(path, panels, peak):
-    """reference | zero-filled | BART | DAPS on one grey scale."""
+    """Panels side by side on one grey scale."""
     from PIL import Image
     row = np.concatenate([np.clip(p / peak, 0, 1) for p in panels], axis=1)
     Image.fromarray((255 * row).astype(np.uint8)).save(path)
@@ -93,93 +94,164 @@ def read_cfl(path):
     return np.fromfile(path + ".cfl", np.complex64).reshape(dims[:4], order="F")  # x, y, z, coil
 
 
-def write_nifti_xyc(path, array_cyx):
-    """(coil, y, x) -> a complex image (x, y, coil) that daps-recon reads."""
-    nib.save(nib.Nifti1Image(np.ascontiguousarray(np.transpose(array_cyx, (2, 1, 0))).astype(np.complex64),
-                             np.eye(4)), path)
+
+def write_raw_data(path, image, coils, snr, rng, oversampling=2):
+    """A fully sampled Cartesian ISMRMRD file of `image` ([phase-encode y, readout x]) seen by
+    `coils` simulated coils: the header, flags and noise scan come from
+    ismrmrd_generate_cartesian_shepp_logan, the samples are replaced by this object's k-space
+    (readout oversampled) plus correlated complex noise, and the noise scan by the same noise.
+
+    Returns the reference magnitude: |image| times sqrt(S^H Psi^-1 S), the receive profile that any
+    SENSE or ESPIRiT reconstruction of prewhitened data keeps (Psi: the coil noise covariance)."""
+    h, w = image.shape
+    template = path + ".template.h5"
+    subprocess.run(["ismrmrd_generate_cartesian_shepp_logan", "-m", str(w), "-c", str(coils), "-O", str(oversampling),
+                    "-C", "-n", "0", "-o", template], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    padded = np.zeros((h, w * oversampling), np.complex64)
+    padded[:, (w * oversampling - w) // 2:][:, :w] = image
+    maps = coil_maps(coils, h, w, oversampling)
+    k = fft2c(maps * padded)  # [coil, ky, kx]
+    body = np.abs(image) > 0.05 * np.abs(image).max()
+    sigma = np.sqrt(np.mean(np.abs(image[body]) ** 2)) / 10 ** (snr / 20)  # complex noise std of one coil
+    mixing = np.eye(coils) + 0.15 * (rng.standard_normal((coils, coils)) + 1j * rng.standard_normal((coils, coils)))
+    mixing *= sigma / np.sqrt((np.abs(mixing) ** 2).sum(1, keepdims=True))  # each coil's noise std = sigma
+
+    def noise(samples):
+        white = (rng.standard_normal((coils, samples)) + 1j * rng.standard_normal((coils, samples))) / np.sqrt(2)
+        return mixing @ white
+
+    with h5py.File(template, "r+") as f:
+        for extra in ("coil_images", "csm", "phantom"):
+            if extra in f["dataset"]:
+                del f["dataset"][extra]
+        xml = f["dataset/xml"][0].decode()
+        for space, width in (("encodedSpace", w * oversampling), ("reconSpace", w)):  # 1 mm pixels
+            a = xml.index(f"<{space}>")
+            b = xml.index(f"</{space}>")
+            block = xml[a:b]
+            fov = block[block.index("<fieldOfView_mm>"):block.index("</fieldOfView_mm>")]
+            new = f"<fieldOfView_mm>\n\t\t\t\t<x>{width:.1f}</x>\n\t\t\t\t<y>{h:.1f}</y>\n\t\t\t\t<z>3.0</z>\n\t\t\t"
+            xml = xml[:a] + block.replace(fov, new) + xml[b:]
+        f["dataset/xml"][0] = xml.encode()
+        acquisitions = f["dataset/data"][...]
+        for a in acquisitions:
+            samples = int(a["head"]["number_of_samples"])
+            if int(a["head"]["flags"]) & (1 << 18):  # noise measurement
+                values = noise(samples)
+            else:
+                line = int(a["head"]["idx"]["kspace_encode_step_1"])
+                values = k[:, line, :] + noise(samples)
+            a["data"] = np.stack([values.real, values.imag], -1).astype(np.float32).ravel()
+        f["dataset/data"][...] = acquisitions
+    os.replace(template, path)
+    inside = maps[:, :, (w * oversampling - w) // 2:][:, :, :w]
+    profile = np.einsum("cyx,cd,dyx->yx", inside.conj(), np.linalg.inv(mixing @ mixing.conj().T), inside).real
+    return np.abs(image) * np.sqrt(profile)
+
+
+def read_image(path):
+    """The first slice of a daps-recon output volume (x, y, slice) as [y, x]."""
+    return np.asarray(nib.load(path).dataobj)[:, :, 0].T
+
+
+def score(result, reference, mask):
+    """PSNR and SSIM in the body after the least-squares intensity fit a * result ~ reference."""
+    a = float((result[mask] * reference[mask]).sum() / max(1e-30, (result[mask] ** 2).sum()))
+    peak = reference[mask].max()
+    return psnr(a * result, reference, peak, mask), ssim(a * result, reference, peak, mask), a * result
+
+
+def summary(values, cases, brain):
+    """Median PSNR and SSIM over the cases whose 'brain' flag equals `brain`."""
+    v = np.array([x for x, c in zip(values, cases) if c["brain"] == brain])
+    return np.median(v[:, 0]), np.median(v[:, 1])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", default="build/apps", help="folder with daps-recon")
-    ap.add_argument("--model", default="", help="TorchScript prior (default: daps-recon's)")
+    ap.add_argument("--bin", default="build/apps", help="folder with daps-recon and daps-undersample")
     ap.add_argument("--out", default="output/compare_bart")
-    ap.add_argument("--slices", type=int, default=4)
+    ap.add_argument("--size", type=int, default=256, help="matrix size (square, 1 mm pixels)")
     ap.add_argument("--coils", type=int, default=8)
     ap.add_argument("--accelerations", default="4:0.08,8:0.04", help="R:centre fraction pairs")
-    ap.add_argument("--snr", type=float, default=30.0, help="image-domain SNR in dB (signal rms / noise std)")
-    ap.add_argument("--lambdas", default="0.0003,0.001,0.003,0.01,0.03,0.1")
-    ap.add_argument("--daps-args", default="", help="extra daps-recon flags, e.g. '--steps 50'")
+    ap.add_argument("--snr", type=float, default=30.0, help="image-domain SNR of one coil in dB (body rms / noise std)")
+    ap.add_argument("--lambdas", default="0.001,0.002,0.005,0.01,0.02,0.05")
+    ap.add_argument("--daps", action="append", default=[],
+                    help="NAME=daps-recon flags, one per DAPS setting to compare (default: defaults=)")
+    ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    ap.add_argument("--colin27", type=int, default=2, help="Colin27 validation slices to add for comparison")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-
-    images = validation_images()
-    picks = np.linspace(0, len(images) - 1, args.slices).round().astype(int)
-    rows = []
+    tool = lambda name: os.path.join(args.bin, name)  # noqa: E731
+    quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    settings = [spec.split("=", 1) for spec in (args.daps or ["defaults="])]
+    cases = load_cases(args.size, args.seed, args.colin27)
+    if args.cases:
+        cases = [c for c in cases if c["name"] in args.cases.split(",")]
+    lambdas = args.lambdas.split(",")
+    table, per_case = [], []
     for spec in args.accelerations.split(","):
-        R, cf = float(spec.split(":")[0]), float(spec.split(":")[1])
-        results = {"zero-filled": [], "BART": {}, "DAPS": []}
-        for i in picks:
-            x = images[i, 0] + 1j * images[i, 1]
-            h, w = x.shape
-            maps = coil_maps(args.coils, h, w)
-            # Mask and noise depend only on (seed, acceleration, slice): runs split by acceleration
-            # give the same cases as one run.
-            rng = np.random.default_rng([args.seed, round(100 * R), int(i)])
-            mask = fastmri_mask(h, w, R, cf, rng)
-            signal_rms = np.sqrt(np.mean(np.abs(x[np.abs(x) > 0.05]) ** 2))
-            sigma = signal_rms / 10 ** (args.snr / 20) / np.sqrt(2)  # per real part
-            noise = sigma * (rng.standard_normal((args.coils, h, w)) + 1j * rng.standard_normal((args.coils, h, w)))
-            k = ((fft2c(maps * x) + noise) * mask).astype(np.complex64)
-            ref = np.abs(x)
-            peak = ref.max()
-            case = os.path.join(args.out, f"R{R:g}_slice{i}")
-            # BART: ESPIRiT maps, then pics with each lambda.
-            write_cfl(case + "_k", np.transpose(k, (2, 1, 0))[:, :, None, :])  # x, y, z, coil
-            # Calibrate on the whole fully sampled block (every readout column x the ACS rows) with a
-            # kernel at most half the ACS rows tall: BART's default (a 24x24 region, 6x6 kernel) has
-            # fewer equations than unknowns with the 6 calibration rows of 8x and returns maps that
-            # are wrong or cropped to zero (BART at 8x: 12.5 dB with those maps, 18.6 dB with these).
-            acs = max(1, round(h * cf))
-            calibration = ["-r", f"{w}:{acs}:1", "-k", f"6:{min(6, max(2, acs // 2))}:1"]
-            subprocess.run(["bart", "ecalib", "-m1"] + calibration + [case + "_k", case + "_espirit"], check=True,
-                           stdout=subprocess.DEVNULL)
-            espirit = read_cfl(case + "_espirit")[:, :, 0, :]  # x, y, coil
-            zf = (np.conj(np.transpose(espirit, (2, 1, 0))) * np.fft.fftshift(np.fft.ifft2(
-                np.fft.ifftshift(k, axes=(-2, -1)), norm="ortho"), axes=(-2, -1))).sum(0)
-            results["zero-filled"].append((psnr(np.abs(zf), ref, peak), ssim(np.abs(zf), ref, peak)))
-            for lam in args.lambdas.split(","):
-                subprocess.run(["bart", "pics", "-S", "-R", f"W:7:0:{lam}", case + "_k", case + "_espirit",
-                                case + "_bart"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                b = np.abs(read_cfl(case + "_bart")[:, :, 0, 0].T)
-                results["BART"].setdefault(lam, []).append((psnr(b, ref, peak), ssim(b, ref, peak)))
-            # DAPS with the same maps.
-            write_nifti_xyc(case + "_k.nii.gz", k)
-            write_nifti_xyc(case + "_maps.nii.gz", np.transpose(espirit, (2, 1, 0)))
-            nib.save(nib.Nifti1Image(np.ascontiguousarray(mask.T).astype(np.uint8), np.eye(4)), case + "_mask.nii.gz")
-            cmd = [os.path.join(args.bin, "daps-recon"), "--kspace", case + "_k.nii.gz", "--coil-maps",
-                   case + "_maps.nii.gz", "--mask", case + "_mask.nii.gz", case + "_daps.nii.gz"]
-            cmd += (["--model", args.model] if args.model else []) + args.daps_args.split()
-            start = time.time()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            d = np.asarray(nib.load(case + "_daps.nii.gz").dataobj).T
-            results["DAPS"].append((psnr(d, ref, peak), ssim(d, ref, peak)))
-            best_so_far = max(results["BART"], key=lambda lam: results["BART"][lam][-1][0])
-            subprocess.run(["bart", "pics", "-S", "-R", f"W:7:0:{best_so_far}", case + "_k", case + "_espirit",
-                            case + "_bart"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            b = np.abs(read_cfl(case + "_bart")[:, :, 0, 0].T)
-            save_montage(case + ".png", [ref, np.abs(zf), b, d], peak)
-            print(f"R={R:g} slice {i}: DAPS {results['DAPS'][-1][0]:.2f} dB in {time.time() - start:.0f} s",
-                  file=sys.stderr)
-        best = max(results["BART"], key=lambda lam: np.mean([p for p, _ in results["BART"][lam]]))
-        for name, values in (("zero-filled", results["zero-filled"]), (f"BART W lambda={best}", results["BART"][best]),
-                             ("DAPS", results["DAPS"])):
-            v = np.array(values)
-            rows.append(f"| {R:g}x ({cf:g} ACS) | {name} | {v[:, 0].mean():.2f} | {v[:, 1].mean():.4f} |")
-    print(f"\n{args.slices} validation slices, {args.coils} coils, SNR {args.snr:g} dB, seed {args.seed}\n")
-    print("| acceleration | method | PSNR (dB) | SSIM |\n|---|---|---|---|")
-    print("\n".join(rows))
+        R, cf = spec.split(":")
+        zero, bart, daps, seconds = [], {lam: [] for lam in lambdas}, {n: [] for n, _ in settings}, {n: [] for n, _ in settings}
+        images = []
+        for number, case in enumerate(cases):
+            rng = np.random.default_rng([args.seed, number])
+            base = os.path.join(args.out, case["name"])
+            reference, mask = write_raw_data(base + ".h5", case["image"], args.coils, args.snr, rng), case["mask"]
+            nib.save(nib.Nifti1Image(np.stack([reference.T.astype(np.float32), mask.T.astype(np.float32)], -1),
+                                     np.eye(4)), base + "_reference.nii.gz")  # x, y, (reference, body mask)
+            stem = f"{base}_R{R}"
+            subprocess.run([tool("daps-undersample"), base + ".h5", stem + ".h5", "--acceleration", R, "--center-fraction",
+                            cf, "--seed", str(args.seed * 1000 + number)], **quiet)
+            subprocess.run([tool("daps-recon"), stem + ".h5", stem + "_zf.nii.gz", "--adjoint-only", "--save-kspace",
+                            stem + "_k.nii.gz"], **quiet)
+            zero.append(score(read_image(stem + "_zf.nii.gz"), reference, mask))
+            k = np.asarray(nib.load(stem + "_k.nii.gz").dataobj).astype(np.complex64)  # x, y, coil
+            write_cfl(stem + "_k", k[:, :, None, :])
+            acs = round(k.shape[1] * float(cf))
+            # Calibrate on every readout column of the calibration lines, with a kernel at most half
+            # their number tall (BART's default 24x24 region fails on the 10 lines of 8x).
+            subprocess.run(["bart", "ecalib", "-m1", "-r", f"{k.shape[0]}:{acs}:1", "-k",
+                            f"6:{min(6, max(2, acs // 2))}:1", stem + "_k", stem + "_espirit"], **quiet)
+            bart_images = {}
+            for lam in lambdas:
+                subprocess.run(["bart", "pics", "-S", "-R", f"W:7:0:{lam}", stem + "_k", stem + "_espirit",
+                                stem + "_bart"], **quiet)
+                b = np.abs(read_cfl(stem + "_bart")[:, :, 0, 0].T)
+                bart[lam].append(score(b, reference, mask)[:2])
+                bart_images[lam] = score(b, reference, mask)[2]
+            panels = [reference, zero[-1][2]]
+            for name, flags in settings:
+                start = time.time()
+                subprocess.run([tool("daps-recon"), stem + ".h5", f"{stem}_{name}.nii.gz"] + flags.split(), **quiet)
+                seconds[name].append(time.time() - start)
+                daps[name].append(score(read_image(f"{stem}_{name}.nii.gz"), reference, mask))
+                panels.append(daps[name][-1][2])
+                print(f"R={R} {case['name']}: {name} {daps[name][-1][0]:.2f} dB / {daps[name][-1][1]:.4f} in "
+                      f"{seconds[name][-1]:.0f} s; zero-filled {zero[-1][0]:.2f}; BART best "
+                      f"{max(v[-1][0] for v in bart.values()):.2f}", file=sys.stderr, flush=True)
+            images.append((base, panels, bart_images, reference[mask].max()))
+        best = max(lambdas, key=lambda lam: np.median([p for (p, _), c in zip(bart[lam], cases) if c["brain"]]))
+        for base, panels, bart_images, peak in images:  # reference | zero-filled | BART | DAPS settings...
+            save_montage(f"{base}_R{R}.png", panels[:2] + [bart_images[best]] + panels[2:], peak)
+        rows = [("zero-filled", [z[:2] for z in zero], None), (f"BART (lambda {best})", bart[best], None)]
+        rows += [(f"DAPS {name}", [d[:2] for d in daps[name]], np.mean(seconds[name])) for name, _ in settings]
+        for method, values, time_per_case in rows:
+            brain, other = summary(values, cases, True), [v for v, c in zip(values, cases) if not c["brain"]]
+            others = " / ".join(f"{p:.2f}" for p, _ in other)
+            table.append(f"| {R}x ({cf} ACS) | {method} | {brain[0]:.2f} | {brain[1]:.4f} | {others} | "
+                         + (f"{time_per_case:.0f} s |" if time_per_case else "|"))
+            per_case.append({"acceleration": R, "method": method,
+                             "cases": {c["name"]: v for c, v in zip(cases, values)}})
+    brains = sum(c["brain"] for c in cases)
+    print(f"\n{brains} brain slices (median), {args.size}x{args.size}, {args.coils} coils, SNR {args.snr:g} dB, "
+          f"seed {args.seed}; settings: " + "; ".join(f"{n}: '{f}'" for n, f in settings) + "\n")
+    print("| acceleration | method | PSNR (dB) | SSIM | " + ", ".join(c["name"] for c in cases if not c["brain"])
+          + " PSNR | time per slice |\n|---|---|---|---|---|---|")
+    print("\n".join(table))
+    with open(os.path.join(args.out, "scores.json"), "w") as f:
+        json.dump(per_case, f, indent=1)
 
 
 if __name__ == "__main__":
