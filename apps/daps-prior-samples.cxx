@@ -11,13 +11,14 @@ main(int argc, char * argv[])
   return app::Main("daps-prior-samples", [&] {
     auto defaults = app::SamplerFlagDefaults();
     defaults.insert({ { "size", "128" }, { "count", "16" }, { "columns", "4" }, { "zoom", "1" } });
+    defaults["preset"] = "reference"; // sampling from sigma 100: the "mri" preset starts at 10, where data exist
     app::Arguments args(argc, argv, defaults, { "help" });
     if (args.Has("help") || args.Positional().size() != 1)
     {
       std::cout << "usage: daps-prior-samples OUTPUT.png [--model PATH] [--size N] [--count K] [--columns C]\n"
                    "                          [--zoom Z (each pixel as ZxZ in the PNG)]\n"
                    "                          [--steps N] [--ode-steps N] [--ode-solver euler|heun] [--mcmc-steps N]\n"
-                   "                          [--seed S] [--threads N]\n"
+                   "                          [--preset reference|mri] [--seed S] [--threads N]\n"
                    "--steps 1 --ode-solver heun --ode-steps 18 is the plain EDM sampler (probability-flow ODE\n"
                    "from sigma 100); the montage shows magnitudes on the prior's scale (1 = the 99th percentile).\n";
       return args.Has("help") ? 0 : 2;
@@ -36,14 +37,7 @@ main(int argc, char * argv[])
       throw std::invalid_argument("--zoom must be between 1 and 16");
 
     ReconstructionSettings settings;
-    settings.daps.annealingSteps = args.Int("steps");
-    settings.daps.odeSteps = args.Int("ode-steps");
-    settings.daps.odeSolver = ParseODESolver(args.Get("ode-solver"));
-    settings.daps.mcmc = ParseMCMCMethod(args.Get("mcmc"));
-    settings.daps.mcmcSteps = args.Int("mcmc-steps");
-    settings.daps.stepSize = args.Double("step-size");
-    settings.daps.tau = args.Double("tau");
-    settings.daps.seed = static_cast<uint64_t>(args.Int("seed"));
+    settings.daps = app::SamplerConfig(args);
     settings.threads = args.Int("threads");
     app::ProgressLine progress("prior samples");
     const auto        images = SamplePrior(prior, N, N, count, settings, [&](int done, int total) {

@@ -465,23 +465,9 @@ DefaultModelPath()
   return {};
 }
 
-std::string
-ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback)
+DAPSConfig
+SamplerConfig(const Arguments & args)
 {
-  const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
-  if (!model.empty())
-  {
-    filter->SetModelFileName(model);
-    filter->SetDevice(args.Get("device"));
-  }
-  else if (allowGaussianFallback)
-  {
-    filter->SetPrior(Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
-  }
-  else
-  {
-    throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
-  }
   // The preset first, then only the flags given on the command line.
   DAPSConfig c = Preset(args.Get("preset"));
   const auto given = [&](const char * flag) { return args.Given(flag); };
@@ -514,7 +500,27 @@ ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianF
   if (args.Int("seed") < 0)
     throw std::invalid_argument("--seed must not be negative");
   c.seed = static_cast<uint64_t>(args.Int("seed"));
-  filter->SetDAPSConfig(c);
+  return c;
+}
+
+std::string
+ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback)
+{
+  const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
+  if (!model.empty())
+  {
+    filter->SetModelFileName(model);
+    filter->SetDevice(args.Get("device"));
+  }
+  else if (allowGaussianFallback)
+  {
+    filter->SetPrior(Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
+  }
+  else
+  {
+    throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
+  }
+  filter->SetDAPSConfig(SamplerConfig(args));
   filter->SetNumberOfThreads(args.Int("threads"));
   return model;
 }

@@ -109,6 +109,9 @@ std::map<std::string, std::string> SamplerFlagDefaults();
 /** Their usage text, defaults included. */
 std::string SamplerFlagUsage();
 
+/** The DAPS settings those flags ask for: the --preset, then each flag given on the command line. */
+DAPSConfig SamplerConfig(const Arguments & args);
+
 /** Applies those flags to the filter; the prior is --model, else the shipped model, else (when
  * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */
 std::string ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback);
