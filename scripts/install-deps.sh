@@ -11,4 +11,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libismrmrd-dev ismrmrd-tools \
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev \
   python3 python3-numpy python3-torch python3-nibabel python3-h5py python3-pil \
-  mricron-data bart >/dev/null
+  mricron-data bart insighttoolkit5-examples python3-dipy python3-scipy >/dev/null
