@@ -167,6 +167,18 @@ def summary(values, cases, brain):
     return np.median(v[:, 0]), np.median(v[:, 1])
 
 
+def per_case_table(per_case):
+    """PSNR / SSIM of every case and method, one table row per case and acceleration."""
+    methods = list(dict.fromkeys(entry["method"] for entry in per_case))
+    lines = ["| case | acceleration | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    for R in dict.fromkeys(entry["acceleration"] for entry in per_case):
+        scores = {entry["method"]: entry["cases"] for entry in per_case if entry["acceleration"] == R}
+        for case in scores[methods[0]]:
+            cells = [f"{scores[m][case][0]:.2f} / {scores[m][case][1]:.3f}" for m in methods]
+            lines.append(f"| {case} | {R}x | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default="build/apps", help="folder with daps-recon and daps-undersample")
@@ -242,7 +254,7 @@ def main():
             others = " / ".join(f"{p:.2f}" for p, _ in other)
             table.append(f"| {R}x ({cf} ACS) | {method} | {brain[0]:.2f} | {brain[1]:.4f} | {others} | "
                          + (f"{time_per_case:.0f} s |" if time_per_case else "|"))
-            per_case.append({"acceleration": R, "method": method,
+            per_case.append({"acceleration": R, "method": method.split(" (")[0],  # BART's lambda varies with R
                              "cases": {c["name"]: v for c, v in zip(cases, values)}})
     brains = sum(c["brain"] for c in cases)
     print(f"\n{brains} brain slices (median), {args.size}x{args.size}, {args.coils} coils, SNR {args.snr:g} dB, "
@@ -250,6 +262,7 @@ def main():
     print("| acceleration | method | PSNR (dB) | SSIM | " + ", ".join(c["name"] for c in cases if not c["brain"])
           + " PSNR | time per slice |\n|---|---|---|---|---|---|")
     print("\n".join(table))
+    print("\nPer case, PSNR (dB) / SSIM:\n\n" + per_case_table(per_case))
     with open(os.path.join(args.out, "scores.json"), "w") as f:
         json.dump(per_case, f, indent=1)
 
