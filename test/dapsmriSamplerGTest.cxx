@@ -137,13 +137,19 @@ struct GaussianProblem
     return c;
   }
 
+  /** The samples [B, H, W] in real coordinates [B, 2 H W] (real parts, then imaginary parts). */
+  static torch::Tensor Real(const torch::Tensor & samples)
+  {
+    return torch::cat({ torch::real(samples).reshape({ samples.size(0), -1 }),
+                        torch::imag(samples).reshape({ samples.size(0), -1 }) },
+                      1)
+      .to(torch::kDouble);
+  }
+
   /** max_i |mean_i - ref_i| / refStd_i and max_i |std_i / refStd_i - 1| over all real components. */
   std::pair<double, double> Errors(const torch::Tensor & samples) const
   {
-    auto real = torch::cat({ torch::real(samples).reshape({ samples.size(0), -1 }),
-                             torch::imag(samples).reshape({ samples.size(0), -1 }) },
-                           1)
-                  .to(torch::kDouble);
+    auto real = Real(samples);
     auto mean = real.mean(0), std = real.std(0);
     return { ((mean - postMean).abs() / postStd).max().item<double>(), (std / postStd - 1.0).abs().max().item<double>() };
   }
@@ -193,8 +199,7 @@ TEST(DAPSPosterior, ConditionalMeanStepAveragesToTheAnalyticPosteriorMean)
     GaussianDenoiser prior(problem.mu, torch::tensor(problem.s * problem.s));
     DAPSSampler      sampler(prior, *problem.op, config);
     auto             samples = sampler.Run(problem.y);
-    auto real = torch::cat({ torch::real(samples).reshape({ B, -1 }), torch::imag(samples).reshape({ B, -1 }) }, 1)
-                  .to(torch::kDouble);
+    auto real = GaussianProblem::Real(samples);
     auto mean = real.mean(0), std = real.std(0);
     EXPECT_LT(((mean - problem.postMean).abs() / std.clamp_min(1e-12) * std::sqrt(B)).max().item<double>(), 4.5);
     EXPECT_LT((std / problem.postStd).max().item<double>(), 1.0 + 4.5 / std::sqrt(2.0 * B));
