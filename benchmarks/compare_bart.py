@@ -19,6 +19,7 @@ of medians over the brain cases and writes per-case figures and values to --out.
       --daps defaults= --daps "reference=--preset reference"
 """
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -31,6 +32,8 @@ import nibabel as nib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from dapsmri_prior.independent import load_cases  # noqa: E402
+
+SHIPPED_PRIOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "brain_prior.pt")
 
 
 def fft2c(x):
@@ -149,6 +152,40 @@ def write_raw_data(path, image, coils, snr, rng, oversampling=2):
     return np.abs(image) * np.sqrt(profile)
 
 
+def prior_digest(flags):
+    """SHA-256 of the prior a daps-recon run with these flags loads (--model, else the shipped one)."""
+    words = flags.split()
+    path = words[words.index("--model") + 1] if "--model" in words else SHIPPED_PRIOR
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def run_daps(daps_recon, raw_file, out_stem, flags, record_path, setup, reference, mask, reuse):
+    """Runs `daps-recon RAW OUT.nii.gz FLAGS` and scores it; returns (PSNR, SSIM, fitted image or None,
+    seconds). The scores go to record_path (JSON: flags, prior digest, data setup, time, scores). With
+    `reuse`, a record made with the same flags, prior and data is taken instead of a new run, so a long
+    comparison can be stopped and continued, also on another day from committed records (its image is
+    then used when it is still there)."""
+    key = {"flags": flags, "prior_sha256": prior_digest(flags), "setup": setup}
+    if reuse and os.path.exists(record_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        if all(record.get(k) == v for k, v in key.items()):
+            image = out_stem + ".nii.gz"
+            fitted = score(read_image(image), reference, mask)[2] if os.path.exists(image) else None
+            return record["psnr"], record["ssim"], fitted, record["seconds"]
+    start = time.time()
+    subprocess.run([daps_recon, raw_file, out_stem + ".nii.gz"] + flags.split(), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.time() - start
+    p, q, fitted = score(read_image(out_stem + ".nii.gz"), reference, mask)
+    with open(record_path + ".tmp", "w") as f:
+        json.dump({**key, "seconds": seconds, "psnr": p, "ssim": q, "date": time.strftime("%Y-%m-%d"),
+                   "cpus": os.cpu_count()}, f, indent=1)
+    os.replace(record_path + ".tmp", record_path)
+    return p, q, fitted, seconds
+
+
 def read_image(path):
     """The first slice of a daps-recon output volume (x, y, slice) as [y, x]."""
     return np.asarray(nib.load(path).dataobj)[:, :, 0].T
@@ -163,8 +200,8 @@ def score(result, reference, mask):
 
 def summary(values, cases, brain):
     """Median PSNR and SSIM over the cases whose 'brain' flag equals `brain`."""
-    v = np.array([x for x, c in zip(values, cases) if c["brain"] == brain])
-    return np.median(v[:, 0]), np.median(v[:, 1])
+    v = np.array([x for x, c in zip(values, cases) if c["brain"] == brain]).reshape(-1, 2)
+    return (np.median(v[:, 0]), np.median(v[:, 1])) if len(v) else (np.nan, np.nan)
 
 
 def per_case_table(per_case):
@@ -193,12 +230,21 @@ def main():
     ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     ap.add_argument("--colin27", type=int, default=2, help="Colin27 validation slices to add for comparison")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--records", default="",
+                    help="folder for the per-run score records of DAPS (default: --out)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take DAPS scores from records made with the same flags, prior and data instead of "
+                         "running again (a long comparison can be stopped and continued)")
     args = ap.parse_args()
+    records = args.records or args.out
     os.makedirs(args.out, exist_ok=True)
+    os.makedirs(records, exist_ok=True)
     tool = lambda name: os.path.join(args.bin, name)  # noqa: E731
     quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     settings = [spec.split("=", 1) for spec in (args.daps or ["defaults="])]
     cases = load_cases(args.size, args.seed, args.colin27)
+    for number, case in enumerate(cases):
+        case["number"] = number  # seeds the case's noise and mask, whichever cases are chosen
     if args.cases:
         cases = [c for c in cases if c["name"] in args.cases.split(",")]
     lambdas = args.lambdas.split(",")
@@ -207,7 +253,8 @@ def main():
         R, cf = spec.split(":")
         zero, bart, daps, seconds = [], {lam: [] for lam in lambdas}, {n: [] for n, _ in settings}, {n: [] for n, _ in settings}
         images = []
-        for number, case in enumerate(cases):
+        for case in cases:
+            number = case["number"]
             rng = np.random.default_rng([args.seed, number])
             base = os.path.join(args.out, case["name"])
             reference, mask = write_raw_data(base + ".h5", case["image"], args.coils, args.snr, rng), case["mask"]
@@ -235,11 +282,14 @@ def main():
                 bart_images[lam] = score(b, reference, mask)[2]
             panels = [reference, zero[-1][2]]
             for name, flags in settings:
-                start = time.time()
-                subprocess.run([tool("daps-recon"), stem + ".h5", f"{stem}_{name}.nii.gz"] + flags.split(), **quiet)
-                seconds[name].append(time.time() - start)
-                daps[name].append(score(read_image(f"{stem}_{name}.nii.gz"), reference, mask))
-                panels.append(daps[name][-1][2])
+                setup = {"size": args.size, "coils": args.coils, "snr": args.snr, "seed": args.seed,
+                         "acceleration": R, "center_fraction": cf}
+                record = os.path.join(records, f"{case['name']}_R{R}_{name}.json")
+                *result, time_taken = run_daps(tool("daps-recon"), stem + ".h5", f"{stem}_{name}", flags, record,
+                                               setup, reference, mask, args.reuse)
+                seconds[name].append(time_taken)
+                daps[name].append(result)
+                panels.append(result[2] if result[2] is not None else np.zeros_like(reference))
                 print(f"R={R} {case['name']}: {name} {daps[name][-1][0]:.2f} dB / {daps[name][-1][1]:.4f} in "
                       f"{seconds[name][-1]:.0f} s; zero-filled {zero[-1][0]:.2f}; BART best "
                       f"{max(v[-1][0] for v in bart.values()):.2f}", file=sys.stderr, flush=True)

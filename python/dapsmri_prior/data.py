@@ -119,14 +119,29 @@ def random_intensity_curve(img: np.ndarray, mask: np.ndarray, rng: np.random.Gen
     return out.astype(np.float32)
 
 
+ELASTIC_MAX = 3.0  # largest elastic displacement, in patch pixels
+
+
+def elastic_displacement(p: int, rng: np.random.Generator) -> np.ndarray:
+    """A smooth random displacement field [2, p, p] in patch pixels: random vectors on a 5x5 grid,
+    cubic interpolation, scaled so that the largest displacement is up to ELASTIC_MAX."""
+    coarse = rng.normal(0.0, 1.0, size=(2, 5, 5))
+    grid = np.linspace(0.0, 4.0, p)
+    rows, cols = np.meshgrid(grid, grid, indexing="ij")
+    field = np.stack([ndimage.map_coordinates(c, [rows, cols], order=3, mode="nearest") for c in coarse])
+    return field * (rng.uniform(0.0, ELASTIC_MAX) / max(1e-6, float(np.abs(field).max())))
+
+
 class SliceSampler:
     """Draws augmented, normalised complex patches [B, 2, P, P] (real, imaginary) from the
     slices listed by a subclass: `train_vols` / `train_masks` (float32, [0, 1]), `slices`
     (groups of SliceRef; `_group` picks one per sample) and `whole_refs` (slices for the
     whole-slice views)."""
 
-    def __init__(self, patch: int, seed: int, coarse_fraction: float, whole_upright: bool, whole_scales: int):
+    def __init__(self, patch: int, seed: int, coarse_fraction: float, whole_upright: bool, whole_scales: int,
+                 deform: bool = False):
         self.patch = patch
+        self.deform = deform                # anisotropic scaling 0.7-1.4 and an elastic warp
         self.coarse_fraction = coarse_fraction
         self.whole_upright = whole_upright  # whole-slice views never transposed or flipped top to bottom
         self.whole_scales = whole_scales    # whole-slice views also at 1/2, 1/4, ... of the usual size
@@ -139,6 +154,15 @@ class SliceSampler:
     def _group(self) -> List[SliceRef]:
         return self.slices[0]
 
+    def _whole_group(self) -> List[SliceRef]:
+        return self.whole_refs
+
+    def _magnitude(self, ref: SliceRef) -> np.ndarray:
+        """The slice's magnitude image under a random contrast."""
+        img = _take(self.train_vols[ref.vol], ref.axis, ref.index)
+        mask = _take(self.train_masks[ref.vol], ref.axis, ref.index)
+        return random_intensity_curve(img, mask, self.rng)
+
     def num_slices(self) -> Tuple[int, ...]:
         return tuple(len(group) for group in self.slices)
 
@@ -148,7 +172,10 @@ class SliceSampler:
         patch would touch the zeroed validation band. `whole`: the brain fills the patch."""
         rng, p = self.rng, self.patch
         th = math.radians(rng.uniform(-10.0, 10.0))
-        s = rng.uniform(0.9, 1.1)
+        if self.deform:  # heads differ in shape, not only in size: stretch each axis on its own
+            s = np.exp(rng.uniform(math.log(0.7), math.log(1.4), size=2))
+        else:
+            s = rng.uniform(0.9, 1.1)
         rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]]) / s
         dihedral = np.diag(rng.choice([-1.0, 1.0], size=2))
         if whole and self.whole_upright:
@@ -170,7 +197,8 @@ class SliceSampler:
             half = (p - 1) / 2.0
             corners = np.array([[-half, -half], [-half, half], [half, -half], [half, half]])
             cols = (corners @ a.T)[:, 1] + centre[1]
-            lo, hi = math.floor(cols.min()) - 1, math.ceil(cols.max()) + 1
+            margin = 1 + (math.ceil(ELASTIC_MAX * np.abs(a).sum(axis=1).max()) if self.deform else 0)
+            lo, hi = math.floor(cols.min()) - margin, math.ceil(cols.max()) + margin
             if hi >= ref.forbidden[0] and lo < ref.forbidden[1]:
                 return None
         return a, centre
@@ -180,7 +208,7 @@ class SliceSampler:
         rng, p = self.rng, self.patch
         whole = self.coarse_fraction > 0.0 and rng.random() < self.coarse_fraction
         while True:
-            refs = self.whole_refs if whole else self._group()
+            refs = self._whole_group() if whole else self._group()
             ref = refs[rng.integers(len(refs))]
             for _ in range(20):
                 tr = self._transform(ref, whole)
@@ -189,9 +217,7 @@ class SliceSampler:
             if tr is not None:
                 break
         a, centre = tr
-        img = _take(self.train_vols[ref.vol], ref.axis, ref.index)
-        mask = _take(self.train_masks[ref.vol], ref.axis, ref.index)
-        mag = random_intensity_curve(img, mask, rng)
+        mag = self._magnitude(ref)
 
         # Smooth bias field on the whole slice (normalised coords in [-1, 1]).
         h, w = mag.shape
@@ -209,13 +235,18 @@ class SliceSampler:
         # Resample the patch: slice coords = centre + A (patch coords - patch centre).
         half = (p - 1) / 2.0
         offset = centre - a @ np.array([half, half])
-        patch_mag = ndimage.affine_transform(mag, a, offset=offset, output_shape=(p, p),
-                                             order=1, mode="constant", cval=0.0)
-
-        # Smooth phase in slice coordinates: quadratic polynomial + optional coarse field.
         ii, jj = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
         src = np.stack([ii.ravel(), jj.ravel()]).astype(np.float64)
-        src = a @ src + offset[:, None]
+        if self.deform:
+            src = src + elastic_displacement(p, rng).reshape(2, -1)
+            src = a @ src + offset[:, None]
+            patch_mag = ndimage.map_coordinates(mag, src, order=1, mode="constant", cval=0.0).reshape(p, p)
+        else:  # the shipped chain's exact arithmetic
+            patch_mag = ndimage.affine_transform(mag, a, offset=offset, output_shape=(p, p),
+                                                 order=1, mode="constant", cval=0.0)
+            src = a @ src + offset[:, None]
+
+        # Smooth phase in slice coordinates: quadratic polynomial + optional coarse field.
         pr = ((src[0] - h / 2.0) * sc).reshape(p, p)
         pc = ((src[1] - w / 2.0) * sc).reshape(p, p)
         coef = rng.normal(0.0, 1.0, size=6) * rng.uniform(0.0, 3.0)
@@ -240,8 +271,8 @@ class TemplateSlices(SliceSampler):
     """The Colin27 template at 1 mm and 0.5 mm, three orientations, validation slab held out."""
 
     def __init__(self, patch: int = 64, seed: int = 0, path: str = TEMPLATE, coarse_fraction: float = 0.0,
-                 whole_upright: bool = False, whole_scales: int = 1):
-        super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales)
+                 whole_upright: bool = False, whole_scales: int = 1, deform: bool = False):
+        super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales, deform)
         v1, v05 = load_volumes(path)
         for k, (v, f) in enumerate(((v1, 1), (v05, 2))):
             z0, z1 = f * (VAL_Z0 - GAP_MM), f * (VAL_Z1 + GAP_MM)
@@ -290,8 +321,8 @@ class ImageSlices(SliceSampler):
     each scaled to a maximum of 1 and used slice by slice at its own pixel size."""
 
     def __init__(self, paths: Sequence[str], patch: int = 64, seed: int = 0, coarse_fraction: float = 0.0,
-                 whole_upright: bool = False, whole_scales: int = 1):
-        super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales)
+                 whole_upright: bool = False, whole_scales: int = 1, deform: bool = False):
+        super().__init__(patch, seed, coarse_fraction, whole_upright, whole_scales, deform)
         self.files = image_files(paths)
         refs: List[SliceRef] = []
         for k, path in enumerate(self.files):

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .data import ImageSlices, TemplateSlices
+from .synthetic import SyntheticHeads
 from .edm import P_MEAN, P_STD, EDMDenoiser, EMA, edm_loss, sample_sigma
 from .unet import UNet, count_parameters, load_into_deeper
 
@@ -64,12 +65,21 @@ def parse_args(argv=None):
                     help="train on these images instead of the Colin27 template: NIfTI (2D or 3D, "
                     "slices along the last axis) or fastMRI HDF5 files (their reconstructions), or "
                     "folders of .nii/.nii.gz/.h5 files")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="train on the template, Colin27 with its skull and synthetic heads from mricron-data's "
+                    "label atlases (python/dapsmri_prior/synthetic.py) instead of the template alone; implies "
+                    "--deform")
+    ap.add_argument("--deform", action="store_true",
+                    help="stretch every sample 0.7-1.4 per axis and warp it elastically (default: isotropic "
+                    "scaling 0.9-1.1 only)")
     ap.add_argument("--init", default="", help="start from the model and EMA weights of another run's "
                     "checkpoint or of an exported prior archive (fine-tuning: fresh optimiser, step 0, the "
                     "EMA warm-up restarts); ignored when --resume finds OUT's own. The source may have "
                     "fewer levels (same blocks and embedding): its weights go into the deeper net's "
                     "matching layers and the new ones start fresh")
     args = ap.parse_args(argv)
+    if args.synthetic and args.data:
+        ap.error("--synthetic and --data choose different training sets; give one of them")
     if args.whole_scales < 1:
         ap.error("--whole-scales must be at least 1")
     return args
@@ -135,12 +145,15 @@ def main(argv=None):
         try:
             data = ImageSlices(args.data, patch=args.patch, seed=args.seed,
                                coarse_fraction=args.coarse_fraction, whole_upright=args.whole_upright,
-                               whole_scales=args.whole_scales)
+                               whole_scales=args.whole_scales, deform=args.deform)
         except ValueError as e:
             raise SystemExit(f"--data: {e}") from None
+    elif args.synthetic:
+        data = SyntheticHeads(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction,
+                              whole_upright=args.whole_upright, whole_scales=args.whole_scales)
     else:
         data = TemplateSlices(patch=args.patch, seed=args.seed, coarse_fraction=args.coarse_fraction,
-                              whole_upright=args.whole_upright, whole_scales=args.whole_scales)
+                              whole_upright=args.whole_upright, whole_scales=args.whole_scales, deform=args.deform)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)  # CPU generator: same stream on any device
     step, wall = 0, 0.0
     whole_p_mean = args.p_mean if args.whole_p_mean is None else args.whole_p_mean

@@ -196,6 +196,75 @@ def test_whole_slice_views_at_two_scales():
     assert 100 < len(small) < 200  # half of the views at half the size
 
 
+_SYNTHETIC = {}
+
+
+def synthetic_heads(**kwargs):
+    """One SyntheticHeads per set of arguments (building one takes a few seconds per atlas)."""
+    from dapsmri_prior.synthetic import SyntheticHeads
+    key = tuple(sorted(kwargs.items()))
+    if key not in _SYNTHETIC:
+        _SYNTHETIC[key] = SyntheticHeads(patch=32, seed=6, atlases=("aal.nii.gz", "jhu189.nii.gz"), **kwargs)
+    return _SYNTHETIC[key]
+
+
+def test_synthetic_heads_hold_out_the_validation_slab():
+    import nibabel as nib
+    from dapsmri_prior.data import GAP_MM, TEMPLATE, VAL_Z0, VAL_Z1
+    from dapsmri_prior.synthetic import HEAD
+    data = synthetic_heads()
+    z0, z1 = data.held_out_z
+    # Every 0.5 mm template voxel of the slab and its gap lies inside the held-out band of the head grid.
+    to_head = np.linalg.inv(nib.load(HEAD).affine) @ nib.load(TEMPLATE).affine
+    native = np.arange(2 * (VAL_Z0 - GAP_MM), 2 * (VAL_Z1 + GAP_MM))
+    z = (to_head @ np.stack([0 * native, 0 * native, native, 1 + 0 * native]))[2]
+    assert z0 <= z.min() - 0.5 and z.max() + 0.5 <= z1
+    for volume in [data.train_vols[data.head_vol], data.texture] + data.labels:
+        assert not volume[:, :, z0:z1].any(), "the slab must be empty in every training volume"
+    refs = [r for group in data.slices[2:] for r in group]
+    assert not any(r.axis == 2 and z0 <= r.index < z1 for r in refs)
+    # No patch reaches the band, with the elastic warp: make the band 1000 times brighter than the rest
+    # and look for it in crops of sagittal and coronal slices.
+    band = np.ones(data.train_vols[data.head_vol].shape[1:], np.float32)
+    band[:, z0:z1] = 1000.0
+    data._magnitude = lambda ref: band  # sagittal slices of the head: [y, z]
+    data._group = lambda: [r for r in data.slices[2] if r.axis == 0]
+    images, _ = data.sample(200)
+    assert np.sqrt((images ** 2).sum(1)).max() < 0.01, "a patch touched the held-out slab"
+    del data._magnitude, data._group
+
+
+def test_synthetic_contrasts_vary_and_stay_in_range():
+    data = synthetic_heads()
+    slices = [data.synthetic_slice(0, 2, 60) for _ in range(12)]
+    labels = data.labels[0][:, :, 60]
+    for image in slices:
+        assert image.min() >= 0.0 and math.isclose(float(image.max()), 1.0, rel_tol=1e-6)
+        assert image[labels == 0].mean() < 0.05, "background stays dark"
+    brain_means = np.array([[image[np.isin(labels, np.nonzero(data.label_class[0] == c)[0])].mean()
+                             for c in (1, 2, 3)] for image in slices])  # CSF, grey, white matter
+    assert (brain_means[:, 0] > brain_means[:, 2]).any() and (brain_means[:, 0] < brain_means[:, 2]).any(), \
+        "both T1-like and T2-like orderings of CSF and white matter"
+
+
+def test_deform_stretches_each_axis():
+    from dapsmri_prior.data import TemplateSlices, elastic_displacement, ELASTIC_MAX
+    plain, deformed = (TemplateSlices(patch=32, seed=3, deform=d) for d in (False, True))
+
+    def stretches(data):
+        ref = next(r for r in data.slices[0] if r.axis == 2)  # no held-out band to avoid
+        return np.array([np.linalg.svd(data._transform(ref)[0], compute_uv=False) for _ in range(300)])
+
+    s = stretches(plain)
+    assert 1 / 1.1 - 1e-9 <= s.min() and s.max() <= 1 / 0.9 + 1e-9 and np.allclose(s[:, 0], s[:, 1])
+    s = stretches(deformed)
+    assert s.min() < 0.8 and s.max() > 1.3 and (s[:, 0] / s[:, 1]).max() > 1.4
+    assert 1 / 1.4 - 1e-9 <= s.min() and s.max() <= 1 / 0.7 + 1e-9
+    field = elastic_displacement(32, np.random.default_rng(0))
+    assert field.shape == (2, 32, 32) and np.abs(field).max() <= ELASTIC_MAX + 1e-9
+    assert np.abs(np.diff(field, axis=2)).max() < 0.5, "the warp is smooth"
+
+
 def test_grow_into_a_deeper_net():
     old = small_net()
     deep = UNet(channels=(8, 8, 16, 12), num_blocks=1, emb_dim=16, attention=True)
