@@ -16,7 +16,12 @@ of medians over the brain cases and writes per-case figures and values to --out.
 
   apt-get install bart insighttoolkit5-examples python3-dipy
   /usr/bin/python3 benchmarks/compare_bart.py --bin build/apps \
-      --daps defaults= --daps "reference=--preset reference"
+      --daps mri= --daps "reference=--preset reference --threads 2"
+
+Every DAPS run leaves a score record (flags, prior digest, data setup, time, PSNR, SSIM) in
+--records; with --reuse a run whose record matches is not repeated, so a long comparison (the
+reference preset takes about ten minutes per slice) can be stopped and continued, also from the
+records committed in benchmarks/records.
 """
 import argparse
 import hashlib
@@ -156,6 +161,8 @@ def prior_digest(flags):
     """SHA-256 of the prior a daps-recon run with these flags loads (--model, else the shipped one)."""
     words = flags.split()
     path = words[words.index("--model") + 1] if "--model" in words else SHIPPED_PRIOR
+    if not os.path.isfile(path):
+        return None  # daps-recon will say what is wrong with the path
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 

@@ -13,7 +13,8 @@ dihedral flips/transposes, rotation +-10 deg, scaling 0.9-1.1, random intensity
 curves (gamma, monotone piecewise-linear, occasional inverted "T2-like" contrast),
 smooth multiplicative bias field, smooth random phase, random crop position
 (zero padding where the patch leaves the slice), p99_magnitude normalisation of
-the whole slice, then a global scale factor 0.75-1.33.
+the whole slice, then a global scale factor 0.75-1.33. With `deform` (`train.py --deform`, and
+always with `--synthetic`) the scaling is 0.7-1.4 per axis and a smooth elastic warp is added.
 
 Whole-slice views (optional, `coarse_fraction`): a 1 mm axial slice shrunk, after an
 anti-aliasing blur, until the whole brain fits in the patch (60-85% of its side), so that
