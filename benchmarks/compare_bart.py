@@ -1,6 +1,6 @@
 """Reconstruction quality on anatomy the prior never saw: zero-filled, BART (ESPIRiT + L1-wavelet
-`pics`, one lambda tuned on the set) and DAPS (daps-recon, with the settings under test), from
-ISMRMRD raw data as a user would have it.
+`pics`, one lambda tuned on the brain cases, or on all chosen cases when there are none) and DAPS
+(daps-recon, with the settings under test), from ISMRMRD raw data as a user would have it.
 
 The cases are the independent validation set (`python/dapsmri_prior/independent.py`: a human head T1 in two
 orientations, diffusion b0 slices, an abdominal slice, and the prior's own Colin27 validation slab
@@ -182,8 +182,11 @@ def run_daps(daps_recon, raw_file, out_stem, flags, record_path, setup, referenc
             fitted = score(read_image(image), reference, mask)[2] if os.path.exists(image) else None
             return record["psnr"], record["ssim"], fitted, record["seconds"]
     start = time.time()
-    subprocess.run([daps_recon, raw_file, out_stem + ".nii.gz"] + flags.split(), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.run([daps_recon, raw_file, out_stem + ".nii.gz"] + flags.split(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"daps-recon {raw_file} {flags} failed: {last}")
     seconds = time.time() - start
     p, q, fitted = score(read_image(out_stem + ".nii.gz"), reference, mask)
     with open(record_path + ".tmp", "w") as f:
@@ -301,7 +304,8 @@ def main():
                       f"{seconds[name][-1]:.0f} s; zero-filled {zero[-1][0]:.2f}; BART best "
                       f"{max(v[-1][0] for v in bart.values()):.2f}", file=sys.stderr, flush=True)
             images.append((base, panels, bart_images, reference[mask].max()))
-        best = max(lambdas, key=lambda lam: np.median([p for (p, _), c in zip(bart[lam], cases) if c["brain"]]))
+        tuned_on = [c["brain"] for c in cases] if any(c["brain"] for c in cases) else [True] * len(cases)
+        best = max(lambdas, key=lambda lam: np.median([p for (p, _), t in zip(bart[lam], tuned_on) if t]))
         for base, panels, bart_images, peak in images:  # reference | zero-filled | BART | DAPS settings...
             save_montage(f"{base}_R{R}.png", panels[:2] + [bart_images[best]] + panels[2:], peak)
         rows = [("zero-filled", [z[:2] for z in zero], None), (f"BART (lambda {best})", bart[best], None)]

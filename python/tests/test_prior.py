@@ -224,11 +224,16 @@ def test_synthetic_heads_hold_out_the_validation_slab():
     refs = [r for group in data.slices[2:] for r in group]
     assert not any(r.axis == 2 and z0 <= r.index < z1 for r in refs)
     # No patch reaches the band, with the elastic warp: make the band 1000 times brighter than the rest
-    # and look for it in crops of sagittal and coronal slices.
-    band = np.ones(data.train_vols[data.head_vol].shape[1:], np.float32)
-    band[:, z0:z1] = 1000.0
-    data._magnitude = lambda ref: band  # sagittal slices of the head: [y, z]
-    data._group = lambda: [r for r in data.slices[2] if r.axis == 0]
+    # and look for it in crops of sagittal and coronal slices (their columns run along z).
+    from dapsmri_prior.data import _take
+
+    def band(ref):
+        image = np.ones(_take(data.train_vols[data.head_vol], ref.axis, ref.index).shape, np.float32)
+        image[:, z0:z1] = 1000.0
+        return image
+
+    data._magnitude = band
+    data._group = lambda: [r for r in data.slices[2] if r.axis != 2]
     images, _ = data.sample(200)
     assert np.sqrt((images ** 2).sum(1)).max() < 0.01, "a patch touched the held-out slab"
     del data._magnitude, data._group
