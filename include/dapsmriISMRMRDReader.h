@@ -63,11 +63,15 @@ struct ISMRMRDReadOptions
 {
   std::string dataset = "dataset";
   bool        keepRepetitions = false; ///< one RawSlice per (slice, repetition) instead of their average
+  /** Seconds without progress after which the file is called corrupt (0: 10 s plus 1 s per
+   * 20 MB of file). HDF5 loops forever on some corrupt files; fuzzing sets a short wait. */
+  double stallSeconds = 0.0;
 };
 
-/** Reads a Cartesian 2-D (multi-slice) ISMRMRD file. Throws itk::ExceptionObject naming what is
- * missing, corrupt or unsupported (non-Cartesian trajectories, several encoding spaces, 3-D
- * encoding, a header that disagrees with the data). */
+/** Reads a Cartesian 2-D (multi-slice) ISMRMRD file, read-only. Throws itk::ExceptionObject
+ * naming what is missing, corrupt or unsupported (non-Cartesian trajectories, several encoding
+ * spaces, 3-D encoding, a header that disagrees with the data, fields beyond sane limits). HDF5
+ * runs in a child process, so a file that makes it crash or hang is refused as corrupt. */
 DAPSMRI_EXPORT RawData ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options = {});
 
 /** Writes a copy of an ISMRMRD file that keeps only the phase-encode lines where `keepLine`

@@ -1,8 +1,9 @@
 #include "dapsmriISMRMRDReader.h"
 
 #include "dapsmriErrors.h"
+#include "dapsmriISMRMRDFile.h"
+#include "dapsmriOutputFile.h"
 
-#include <hdf5.h>
 #include <ismrmrd/dataset.h>
 #include <ismrmrd/xml.h>
 #include <torch/torch.h>
@@ -11,6 +12,8 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+
+#include <unistd.h>
 
 namespace dapsmri
 {
@@ -34,6 +37,9 @@ Fail(const std::string & message)
 {
   throw std::invalid_argument(message);
 }
+
+/** Largest in-plane matrix accepted (readout oversampling included). */
+constexpr uint32_t MaximumMatrixSize = 4096;
 
 bool
 IsZero(const float * v)
@@ -80,29 +86,59 @@ struct Accumulator
   std::array<double, 3> position{}, read{ { 1, 0, 0 } }, phase{ { 0, 1, 0 } }, slice{ { 0, 0, 1 } };
   int                   sliceIndex = 0, repetition = -1;
 };
+
+/** Refuses encoding headers no scanner writes: matrices beyond MaximumMatrixSize, fields of view
+ * that are not finite and positive. */
+void
+CheckEncoding(const ISMRMRD::Encoding & encoding, const std::string & path)
+{
+  for (const auto & [name, space] : { std::pair<const char *, const ISMRMRD::EncodingSpace *>{ "encodedSpace", &encoding.encodedSpace },
+                                      { "reconSpace", &encoding.reconSpace } })
+  {
+    const auto & m = space->matrixSize;
+    if (m.x < 1 || m.y < 1 || m.x > MaximumMatrixSize || m.y > MaximumMatrixSize)
+      Fail(path + ": the header's " + name + " matrix is " + std::to_string(m.x) + " x " + std::to_string(m.y) +
+           "; each in-plane size must be 1 to " + std::to_string(MaximumMatrixSize));
+    const auto & f = space->fieldOfView_mm;
+    for (const auto & [axis, value] : { std::pair<const char *, float>{ "x", f.x }, { "y", f.y }, { "z", f.z } })
+      if (!std::isfinite(value) || value <= 0.0f)
+        Fail(path + ": the header's " + name + " field of view along " + axis + " is " + std::to_string(value) +
+             " mm; it must be a finite positive length");
+  }
+}
+
+/** Unit read, phase and slice directions at right angles, or all three zero (none given). */
+void
+CheckDirections(const ISMRMRD::ISMRMRD_AcquisitionHeader & head, const std::string & where)
+{
+  if (IsZero(head.read_dir) && IsZero(head.phase_dir) && IsZero(head.slice_dir))
+    return;
+  const auto dot = [](const float * a, const float * b) {
+    return static_cast<double>(a[0]) * b[0] + static_cast<double>(a[1]) * b[1] + static_cast<double>(a[2]) * b[2];
+  };
+  const float * d[3] = { head.read_dir, head.phase_dir, head.slice_dir };
+  for (int i = 0; i < 3; ++i)
+    for (int j = i; j < 3; ++j)
+      if (std::abs(dot(d[i], d[j]) - (i == j ? 1.0 : 0.0)) > 1e-3)
+        Fail(where + ": read_dir, phase_dir and slice_dir must be unit vectors at right angles (an orthonormal "
+                     "orientation); they are not");
+}
+
+/** The physical memory of this machine in bytes (0 when unknown). */
+double
+PhysicalMemory()
+{
+  const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && pageSize > 0 ? static_cast<double>(pages) * static_cast<double>(pageSize) : 0.0;
+}
 } // namespace
 
 RawData
 ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
 {
   return TranslateErrors("dapsmri::ReadISMRMRD", [&] {
-    if (!std::filesystem::exists(path))
-      Fail("cannot read " + path + ": no such file");
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); // errors are reported here, not printed by HDF5
-    if (H5Fis_hdf5(path.c_str()) <= 0)
-      Fail(path + " is not an ISMRMRD (HDF5) file, or it is truncated");
-
-    std::unique_ptr<ISMRMRD::Dataset> dataset;
-    std::string                       xml;
-    try
-    {
-      dataset = std::make_unique<ISMRMRD::Dataset>(path.c_str(), options.dataset.c_str(), false);
-      dataset->readHeader(xml);
-    }
-    catch (const std::exception &)
-    {
-      Fail(path + " has no ISMRMRD dataset \"" + options.dataset + "\" with an XML header (is the dataset name right?)");
-    }
+    ISMRMRDFile       file(path, options.dataset, options.stallSeconds);
+    const std::string xml = file.Header();
     ISMRMRD::IsmrmrdHeader header;
     try
     {
@@ -121,16 +157,9 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
     if (encoding.encodedSpace.matrixSize.z > 1)
       Fail(path + ": 3-D encoding (" + std::to_string(encoding.encodedSpace.matrixSize.z) +
            " partitions) is not supported; only 2-D multi-slice");
+    CheckEncoding(encoding, path);
 
-    uint32_t acquisitions = 0;
-    try
-    {
-      acquisitions = dataset->getNumberOfAcquisitions();
-    }
-    catch (const std::exception &)
-    {
-      Fail(path + ": the acquisition list cannot be read (the file is truncated or corrupt)");
-    }
+    const uint64_t acquisitions = file.Acquisitions();
     if (acquisitions == 0)
       Fail(path + ": the file holds no acquisitions");
 
@@ -152,80 +181,83 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
     data.header = xml;
     std::map<std::pair<int, int>, Accumulator> groups;
     std::vector<torch::Tensor>                 noise;
-    ISMRMRD::Acquisition                       acq;
-    for (uint32_t i = 0; i < acquisitions; ++i)
+    const double                               memory = PhysicalMemory();
+    for (uint64_t i = 0; i < acquisitions; ++i)
     {
-      try
-      {
-        dataset->readAcquisition(i, acq);
-      }
-      catch (const std::exception &)
-      {
-        Fail(path + ": acquisition " + std::to_string(i) + " of " + std::to_string(acquisitions) +
-             " cannot be read (the file is truncated or corrupt)");
-      }
-      const int64_t C = acq.active_channels(), N = acq.number_of_samples();
+      const StoredAcquisition acq = file.Read(i);
+      const auto &            head = acq.head;
+      const std::string       where = path + ": acquisition " + std::to_string(i);
+      const int64_t           C = head.active_channels, N = head.number_of_samples;
       if (data.coils == 0)
         data.coils = C;
       if (C != data.coils)
-        Fail(path + ": acquisition " + std::to_string(i) + " has " + std::to_string(C) + " channels, earlier ones " +
-             std::to_string(data.coils));
+        Fail(where + " has " + std::to_string(C) + " channels, earlier ones " + std::to_string(data.coils));
       if (header.acquisitionSystemInformation && header.acquisitionSystemInformation->receiverChannels &&
           *header.acquisitionSystemInformation->receiverChannels != C)
         Fail(path + ": the header disagrees with the data: " +
              std::to_string(*header.acquisitionSystemInformation->receiverChannels) + " receiver channels, acquisition " +
              std::to_string(i) + " has " + std::to_string(C));
-      auto line = torch::from_blob(acq.getDataPtr(), { C, N }, torch::kComplexFloat);
-      if (acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_NOISE_MEASUREMENT))
+      auto line = torch::from_blob(const_cast<std::complex<float> *>(acq.data.data()), { C, N }, torch::kComplexFloat);
+      if (acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_NOISE_MEASUREMENT))
       {
         noise.push_back(line.t().clone()); // [N, C]
-        data.noiseDwellTime = acq.sample_time_us();
+        data.noiseDwellTime = head.sample_time_us;
         continue;
       }
-      if (acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_NAVIGATION_DATA) || acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PHASECORR_DATA) ||
-          acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_DUMMYSCAN_DATA))
+      if (acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_NAVIGATION_DATA) || acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_PHASECORR_DATA) ||
+          acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_DUMMYSCAN_DATA))
         continue;
-      if (acq.idx().contrast != 0 || acq.idx().phase != 0 || acq.idx().set != 0)
-        Fail(path + ": acquisition " + std::to_string(i) +
-             " belongs to another contrast, cardiac phase or set; multi-contrast / cine data is not supported");
-      if (acq.idx().kspace_encode_step_2 != 0 && encoding.encodedSpace.matrixSize.z <= 1)
-        Fail(path + ": acquisition " + std::to_string(i) + " has a second encoding step; 3-D data is not supported");
-      const int64_t y = static_cast<int64_t>(acq.idx().kspace_encode_step_1) - centerY + H / 2;
+      if (head.idx.contrast != 0 || head.idx.phase != 0 || head.idx.set != 0)
+        Fail(where + " belongs to another contrast, cardiac phase or set; multi-contrast / cine data is not supported");
+      if (head.idx.kspace_encode_step_2 != 0 && encoding.encodedSpace.matrixSize.z <= 1)
+        Fail(where + " has a second encoding step; 3-D data is not supported");
+      CheckDirections(head, where);
+      const int64_t y = static_cast<int64_t>(head.idx.kspace_encode_step_1) - centerY + H / 2;
       if (y < 0 || y >= H)
         Fail(path + ": the header disagrees with the data: acquisition " + std::to_string(i) + " has phase-encode step " +
-             std::to_string(acq.idx().kspace_encode_step_1) + ", outside the encoded matrix of " + std::to_string(H));
-      if (N > encodedX || acq.center_sample() >= encodedX || acq.center_sample() > N)
+             std::to_string(head.idx.kspace_encode_step_1) + ", outside the encoded matrix of " + std::to_string(H));
+      if (N > encodedX || head.center_sample >= encodedX || head.center_sample > N)
         Fail(path + ": the header disagrees with the data: acquisition " + std::to_string(i) + " has " +
-             std::to_string(N) + " samples (centre " + std::to_string(acq.center_sample()) +
+             std::to_string(N) + " samples (centre " + std::to_string(head.center_sample) +
              ") for an encoded readout of " + std::to_string(encodedX));
-      data.dataDwellTime = acq.sample_time_us();
+      data.dataDwellTime = head.sample_time_us;
 
-      const int repetition = options.keepRepetitions ? acq.idx().repetition : -1;
-      auto &    g = groups[{ acq.idx().slice, repetition }];
+      const int repetition = options.keepRepetitions ? head.idx.repetition : -1;
+      const std::pair<int, int> key{ head.idx.slice, repetition };
+      if (groups.count(key) == 0)
+      {
+        // Each slice holds line sums of imaging and calibration data and the result.
+        const double needed = static_cast<double>(groups.size() + 1) * 3.0 * static_cast<double>(H * C * encodedX) * 8.0;
+        if (memory > 0.0 && needed > 0.8 * memory)
+          Fail(path + ": reading " + std::to_string(groups.size() + 1) + " slices of " + std::to_string(encodedX) +
+               " x " + std::to_string(H) + " samples x " + std::to_string(C) + " coils needs about " +
+               std::to_string(static_cast<int64_t>(needed / 1073741824.0 + 1.0)) + " GiB; this machine has " +
+               std::to_string(static_cast<int64_t>(memory / 1073741824.0)) + " GiB (check the header's matrix size and slice counters)");
+      }
+      auto & g = groups[key];
       if (!g.imaging.sum.defined())
       {
         g.imaging = EmptyLines(H, C, encodedX);
         g.separateCalibration = EmptyLines(H, C, encodedX);
         g.calibration.assign(static_cast<size_t>(H), false);
-        g.sliceIndex = acq.idx().slice;
+        g.sliceIndex = head.idx.slice;
         g.repetition = repetition;
-        g.position = Vector(acq.position());
-        if (!IsZero(acq.read_dir()) && !IsZero(acq.phase_dir()) && !IsZero(acq.slice_dir()))
+        g.position = Vector(head.position);
+        if (!IsZero(head.read_dir))
         {
-          g.read = Vector(acq.read_dir());
-          g.phase = Vector(acq.phase_dir());
-          g.slice = Vector(acq.slice_dir());
+          g.read = Vector(head.read_dir);
+          g.phase = Vector(head.phase_dir);
+          g.slice = Vector(head.slice_dir);
         }
       }
       // Asymmetric echo: the centre sample goes to the middle of the encoded readout.
-      const int64_t offset = encodedX / 2 - acq.center_sample();
+      const int64_t offset = encodedX / 2 - head.center_sample;
       if (offset < 0 || offset + N > encodedX)
-        Fail(path + ": acquisition " + std::to_string(i) + " does not fit the encoded readout (centre sample " +
-             std::to_string(acq.center_sample()) + ", " + std::to_string(N) + " samples, matrix " +
+        Fail(where + " does not fit the encoded readout (centre sample " + std::to_string(head.center_sample) + ", " + std::to_string(N) + " samples, matrix " +
              std::to_string(encodedX) + ")");
-      const bool calibration = acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION) ||
-                               acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING);
-      const bool calibrationOnly = acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION);
+      const bool calibration = acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION) ||
+                               acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING);
+      const bool calibrationOnly = acq.Flag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION);
       (calibrationOnly && !calibrationIsData ? g.separateCalibration : g.imaging).Add(y, line, offset);
       g.calibration[static_cast<size_t>(y)] = g.calibration[static_cast<size_t>(y)] || calibration;
     }
@@ -285,6 +317,8 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
         if (source.count[row] == 0)
           continue;
         const auto [first, last] = measuredColumns(source.lo[row], source.hi[row]);
+        if (last <= first)
+          continue; // a line shorter than the ringing margin of the oversampling crop
         if (imaging)
         {
           std::fill(s.mask.begin() + y * W + first, s.mask.begin() + y * W + last, 1);
@@ -340,48 +374,48 @@ UndersampleISMRMRD(const std::string & input, const std::string & output, const 
       while (hi + 1 < H && keepLine[static_cast<size_t>(hi + 1)])
         ++hi;
     }
-    ISMRMRD::Dataset in(input.c_str(), datasetName.c_str(), false);
-    std::string      xml;
-    in.readHeader(xml);
+    CheckOutputPaths({ output }, { input });
+    ISMRMRDFile            in(input, datasetName);
     ISMRMRD::IsmrmrdHeader header;
-    ISMRMRD::deserialize(xml.c_str(), header);
+    ISMRMRD::deserialize(in.Header().c_str(), header); // ReadISMRMRD checked it
     const auto &  encoding = header.encoding[0];
     const int64_t centerY = encoding.encodingLimits.kspace_encoding_step_1
                               ? static_cast<int64_t>(encoding.encodingLimits.kspace_encoding_step_1->center)
                               : static_cast<int64_t>(encoding.encodedSpace.matrixSize.y) / 2;
 
-    const auto target = std::filesystem::path(output);
-    const auto temporary = target.parent_path() / ("." + target.filename().string() + ".partial");
-    std::filesystem::remove(temporary);
-    int64_t kept = 0;
-    try
+    OutputFile target(output);
+    int64_t    kept = 0;
+    uint64_t   written = 0;
     {
-      ISMRMRD::Dataset out(temporary.string().c_str(), datasetName.c_str(), true);
-      out.writeHeader(xml);
-      ISMRMRD::Acquisition acq;
-      for (uint32_t i = 0, n = in.getNumberOfAcquisitions(); i < n; ++i)
+      ISMRMRD::Dataset out(target.TemporaryPath().c_str(), datasetName.c_str(), true);
+      out.writeHeader(in.Header());
+      for (uint64_t i = 0; i < in.Acquisitions(); ++i)
       {
-        in.readAcquisition(i, acq);
-        if (!acq.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_NOISE_MEASUREMENT))
+        const StoredAcquisition stored = in.Read(i);
+        ISMRMRD::AcquisitionHeader head;
+        static_cast<ISMRMRD::ISMRMRD_AcquisitionHeader &>(head) = stored.head;
+        if (!stored.Flag(ISMRMRD::ISMRMRD_ACQ_IS_NOISE_MEASUREMENT))
         {
-          const int64_t y = static_cast<int64_t>(acq.idx().kspace_encode_step_1) - centerY + H / 2;
+          const int64_t y = static_cast<int64_t>(head.idx.kspace_encode_step_1) - centerY + H / 2;
           if (y < 0 || y >= H || !keepLine[static_cast<size_t>(y)])
             continue;
-          acq.clearFlag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION);
+          head.clearFlag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION);
           if (y >= lo && y <= hi && keepLine[static_cast<size_t>(H / 2)])
-            acq.setFlag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING);
-          if (acq.idx().slice == 0 && acq.idx().repetition == 0)
+            head.setFlag(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING);
+          if (head.idx.slice == 0 && head.idx.repetition == 0)
             ++kept;
         }
+        ISMRMRD::Acquisition acq;
+        acq.setHead(head);
+        std::copy(stored.data.begin(), stored.data.end(), acq.getDataPtr());
+        std::copy(stored.trajectory.begin(), stored.trajectory.end(), acq.getTrajPtr());
         out.appendAcquisition(acq);
+        ++written;
       }
-    }
-    catch (...)
-    {
-      std::filesystem::remove(temporary);
-      throw;
-    }
-    std::filesystem::rename(temporary, target);
+    } // closes the file: HDF5 reports nothing here, so the copy is read back below
+    if (ISMRMRDFile(target.TemporaryPath(), datasetName).Acquisitions() != written)
+      Fail("could not write " + output + ": the copy does not read back complete (is the disk full?)");
+    target.Commit();
     return kept;
   });
 }
