@@ -62,10 +62,13 @@ struct MultiCoilData
   int64_t                     coils = 1;
 };
 
+/** Most threads a reconstruction accepts (a typo such as 100000 would otherwise start them all). */
+constexpr int MaximumThreads = 1024;
+
 struct ReconstructionSettings
 {
   DAPSConfig daps;
-  int        threads = 0;          ///< 0: LibTorch's default
+  int        threads = 0;          ///< 0: LibTorch's default; at most MaximumThreads
   double     intensityScale = 0.0; ///< 0: estimate from the calibration region for p99-normalised priors
   /** Known k-space noise std per real part, in the data's units (after prewhitening: sqrt(1/2)).
    * When set, tau becomes this value in normalised units and the step size is scaled by

@@ -20,6 +20,9 @@ public:
   explicit ThreadCountScope(int threads)
     : m_Previous(at::get_num_threads())
   {
+    if (threads < 0 || threads > MaximumThreads)
+      throw std::invalid_argument("the thread count must be 0 (all cores) to " + std::to_string(MaximumThreads) +
+                                  ", got " + std::to_string(threads));
     if (threads > 0)
       at::set_num_threads(threads);
   }
@@ -185,8 +188,9 @@ ZeroFilledImage(const MultiCoilData & data, int threads)
 {
   return TranslateErrors("dapsmri::ZeroFilledImage", [&] {
     CheckData(data);
-    torch::NoGradGuard noGrad;
-    auto               problem = MakeProblem(data, threads);
+    const ThreadCountScope scope(threads);
+    torch::NoGradGuard     noGrad;
+    auto                   problem = MakeProblem(data, threads);
     auto               image = problem.op->Adjoint(problem.y.unsqueeze(0))[0].contiguous();
     const auto *       p = reinterpret_cast<const std::complex<float> *>(image.data_ptr<c10::complex<float>>());
     return std::vector<std::complex<float>>(p, p + image.numel());

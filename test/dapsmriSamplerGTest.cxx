@@ -391,20 +391,39 @@ TEST(DAPSSampler, AbortStopsAtTheRequestedStep)
   EXPECT_EQ(calls, 2);
 }
 
-TEST(DAPSSampler, DivergenceIsReportedWithAdvice)
+TEST(DAPSSampler, UnstableStepSizeIsRefusedBeforeTheRun)
 {
+  // Full mask: A^H A is the diagonal sum_c |S_c|^2, so Langevin's stability limit on the last
+  // level, lr < 2 / (max sum_c |S_c|^2 / tau^2 + 1 / sigma_min^2), is known exactly. A constant
+  // step size and sigma_min = tau make the last level the binding one by a factor of 2, so 1.1x
+  // its limit passes the first levels and must be refused for the last.
   SmallRun run;
   auto     config = run.Config(5);
-  config.stepSize = 1.0; // lr / tau^2 = 1e4: Langevin explodes
-  config.mcmcSteps = 50;
-  try
+  config.stepSizeMinRatio = 1.0;
+  config.sigmaMin = config.tau;
+  const double lambda = run.maps.abs().pow(2).sum(0).max().item<double>();
+  const double limit = 2.0 / (lambda / (config.tau * config.tau) + 1.0 / (config.sigmaMin * config.sigmaMin));
+  for (auto method : { MCMCMethod::Langevin, MCMCMethod::HMC })
   {
-    DAPSSampler(run.prior, run.op, config).Run(run.y);
-    FAIL() << "no exception";
-  }
-  catch (const std::runtime_error & e)
-  {
-    EXPECT_NE(std::string(e.what()).find("step size"), std::string::npos) << e.what();
+    config.mcmc = method;
+    config.stepSize = 1.1 * limit; // the power iteration may come a few percent short of lambda
+    int levels = 0;
+    try
+    {
+      DAPSSampler(run.prior, run.op, config).Run(run.y, [&](int, int) { return ++levels > 0; });
+      ADD_FAILURE() << "no exception";
+    }
+    catch (const std::invalid_argument & e)
+    {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("unstable at annealing step 5 of 5"), std::string::npos) << message;
+      EXPECT_NE(message.find("lower the step size below"), std::string::npos) << message;
+    }
+    EXPECT_EQ(levels, 0); // refused before any level ran
+    config.stepSize = 0.9 * limit;
+    const auto samples = DAPSSampler(run.prior, run.op, config).Run(run.y);
+    EXPECT_TRUE(torch::isfinite(samples).all().item<bool>());
+    EXPECT_LT(samples.abs().max().item<double>(), 100.0);
   }
 }
 

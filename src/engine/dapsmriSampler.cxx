@@ -207,6 +207,43 @@ DAPSSampler::ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y,
   return x;
 }
 
+double
+DAPSSampler::NormalOperatorNorm() const
+{
+  // Power iteration from a fixed pseudo-random start (its own generator: the sampler's noise
+  // stream stays as it was); 30 iterations come within a percent of the largest eigenvalue.
+  const auto shape = m_Operator.ImageShape();
+  auto       v = torch::view_as_complex(
+    torch::randn({ 1, shape[0], shape[1], 2 }, at::detail::createCPUGenerator(20260205), torch::kFloat));
+  double norm = 0.0;
+  for (int i = 0; i < 30; ++i)
+  {
+    v = v / torch::linalg_vector_norm(torch::view_as_real(v)).item<double>();
+    v = m_Operator.Normal(v);
+    norm = torch::linalg_vector_norm(torch::view_as_real(v)).item<double>();
+    if (!(norm > 0.0))
+      return 0.0;
+  }
+  return norm;
+}
+
+void
+DAPSSampler::CheckStepSizeIsStable(double lr, double r, double normalNorm, int level) const
+{
+  // Langevin (and OBABO HMC) on the Gaussian posterior of one level is stable only while
+  // lr times the largest curvature, ||A^H A|| / tau^2 + 1 / r^2, stays below 2. A nonlinear
+  // operator has no A^H A: only its prior term is checked.
+  const double tau2 = m_Config.tau * m_Config.tau, product = lr * (normalNorm / tau2 + 1.0 / (r * r));
+  if (product < 2.0)
+    return;
+  std::ostringstream msg;
+  msg << "the MCMC step size is unstable at annealing step " << level << " of " << m_Config.annealingSteps
+      << ": step size " << lr << " x (||A^H A|| " << normalNorm << " / tau^2 + 1 / r^2 with tau " << m_Config.tau
+      << ", r " << r << ") = " << product << ", which must stay below 2; lower the step size below "
+      << 2.0 / (normalNorm / tau2 + 1.0 / (r * r)) << " or raise tau";
+  throw std::invalid_argument(msg.str());
+}
+
 torch::Tensor
 DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
 {
@@ -215,6 +252,9 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   const auto         shape = m_Operator.ImageShape();
   const int64_t      B = m_Config.samples;
   m_Statistics = DAPSStatistics{};
+  // The stability check's power iteration is not counted among the run's data gradients.
+  const bool    stepped = m_Config.mcmc == MCMCMethod::Langevin || m_Config.mcmc == MCMCMethod::HMC;
+  const double  normalNorm = stepped && m_Operator.IsLinear() ? NormalOperatorNorm() : 0.0;
   const int64_t gradientsBefore = m_Operator.GradientEvaluations();
 
   std::vector<int64_t> yShape{ B };
@@ -227,6 +267,15 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   const int  K = m_Config.annealingSteps;
   const auto sigmas = PolynomialSigmas(K, m_Config.sigmaMax, m_Config.sigmaMin, 0.0);
   const double sd = m_Prior.Metadata().sigmaData;
+  // Level k's Langevin step size (decaying linearly) and the spread r of p(x0 | x_t).
+  const auto stepSizeAt = [&](int k) {
+    return m_Config.stepSize * (1.0 + static_cast<double>(k) / K * (m_Config.stepSizeMinRatio - 1.0));
+  };
+  const auto spreadAt = [&](double sigma) {
+    return m_Config.priorSpread == PriorSpread::Sigma ? sigma : sigma * sd / std::sqrt(sigma * sigma + sd * sd);
+  };
+  for (int k = 0; stepped && k < K; ++k)
+    CheckStepSizeIsStable(stepSizeAt(k), spreadAt(sigmas[static_cast<size_t>(k)]), normalNorm, k + 1);
   auto       xt = m_Config.sigmaMax * Noise({ B, shape[0], shape[1] });
   const auto    support = m_Operator.ObjectSupport();
   torch::Tensor x0;
@@ -236,9 +285,7 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
     auto         x0hat = ProbabilityFlow(xt, sigma);
 
     const auto   mcmcStart = Clock::now();
-    const double ratio = static_cast<double>(k) / K;
-    const double lr = m_Config.stepSize * (1.0 + ratio * (m_Config.stepSizeMinRatio - 1.0));
-    const double r = m_Config.priorSpread == PriorSpread::Sigma ? sigma : sigma * sd / std::sqrt(sigma * sigma + sd * sd);
+    const double lr = stepSizeAt(k), r = spreadAt(sigma);
     switch (m_Config.mcmc)
     {
       case MCMCMethod::Langevin:

@@ -55,6 +55,11 @@ private:
   torch::Tensor Langevin(const torch::Tensor & x0hat, const torch::Tensor & y, double r, double lr);
   torch::Tensor HMC(const torch::Tensor & x0hat, const torch::Tensor & y, double r, double lr);
   torch::Tensor ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y, double r, bool draw);
+  /** ||A^H A|| by power iteration. */
+  double NormalOperatorNorm() const;
+  /** Throws std::invalid_argument when Langevin or HMC with step size `lr` would diverge on the
+   * Gaussian posterior of annealing level `level` (checked for every level before the run). */
+  void CheckStepSizeIsStable(double lr, double r, double normalNorm, int level) const;
   torch::Tensor PosteriorGradient(const torch::Tensor & x, const torch::Tensor & x0hat, const torch::Tensor & y,
                                   double r);
 
