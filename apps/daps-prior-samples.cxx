@@ -29,16 +29,14 @@ main(int argc, char * argv[])
     if (model.empty())
       throw std::invalid_argument("no prior: pass --model PATH");
     const Prior   prior = Prior::Load(model, args.Get("device"));
-    const int64_t N = args.Int("size");
-    const int     count = args.Int("count");
-    if (args.Int("columns") < 1)
-      throw std::invalid_argument("--columns must be at least 1");
-    if (args.Int("zoom") < 1 || args.Int("zoom") > 16)
-      throw std::invalid_argument("--zoom must be between 1 and 16");
+    const int64_t N = args.Int("size", 8, 4096);
+    const int     count = args.Int("count", 1, 1024);
+    args.Int("columns", 1, 1024);
+    args.Int("zoom", 1, 16);
 
     ReconstructionSettings settings;
     settings.daps = app::SamplerConfig(args);
-    settings.threads = args.Int("threads");
+    settings.threads = args.Int("threads", 0, MaximumThreads);
     app::ProgressLine progress("prior samples");
     const auto        images = SamplePrior(prior, N, N, count, settings, [&](int done, int total) {
       progress.Update(done, total);

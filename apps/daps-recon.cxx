@@ -62,6 +62,13 @@ CheckStackable(const std::vector<RawSlice> & slices)
   }
   if (repetitions && slicesDiffer)
     throw std::invalid_argument("--keep-repetitions needs a single-slice file (the output stacks the repetitions)");
+  double firstGap = 0.0;
+  for (int k = 0; slices.size() > 1 && k < 3; ++k)
+    firstGap += (slices[1].position[k] - first.position[k]) * first.sliceDirection[k];
+  if (!repetitions && slices.size() > 1 && std::abs(firstGap) < 1e-6)
+    throw std::invalid_argument("slices " + std::to_string(first.sliceIndex) + " and " + std::to_string(slices[1].sliceIndex) +
+                                " lie at the same position; different slices cannot form one volume (are the "
+                                "acquisitions' position fields filled in?)");
   for (size_t i = 2; !repetitions && i < slices.size(); ++i)
   {
     double a = 0.0, b = 0.0;
@@ -70,7 +77,7 @@ CheckStackable(const std::vector<RawSlice> & slices)
       a += (slices[1].position[k] - first.position[k]) * first.sliceDirection[k];
       b += (slices[i].position[k] - slices[i - 1].position[k]) * first.sliceDirection[k];
     }
-    if (std::abs(a - b) > 1e-3 * std::max(1.0, std::abs(a)))
+    if (std::abs(a - b) > 1e-3 * std::max(1.0, std::abs(a)) || std::abs(a) < 1e-6)
       throw std::invalid_argument("the slices are not equally spaced; they cannot form one volume");
   }
 }
@@ -189,7 +196,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     if (adjointOnly)
     {
       const MultiCoilData d{ s.kSpace.data(), maps->GetBufferPointer(), s.mask.data(), s.height, s.width, s.coils };
-      const auto          image = ZeroFilledImage(d, args.Int("threads"));
+      const auto          image = ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads));
       std::copy(image.begin(), image.end(), complexVolume->GetBufferPointer() + i * plane);
       std::transform(image.begin(), image.end(), magnitude->GetBufferPointer() + i * plane,
                      [](std::complex<float> z) { return std::abs(z); });
@@ -212,12 +219,15 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
               << filter->GetRelativeResidual() << ", tau " << filter->GetUsedTau() << '\n';
   }
   start = Clock::now();
+  std::vector<std::unique_ptr<OutputFile>> outputs;
   if (args.Has("complex"))
-    app::WriteImageAtomically(complexVolume.GetPointer(), output);
+    outputs.push_back(app::WriteImageToTemporary(complexVolume.GetPointer(), output));
   else
-    app::WriteImageAtomically(magnitude.GetPointer(), output);
+    outputs.push_back(app::WriteImageToTemporary(magnitude.GetPointer(), output));
   if (args.Has("std-output"))
-    app::WriteImageAtomically(deviation.GetPointer(), args.Get("std-output"));
+    outputs.push_back(app::WriteImageToTemporary(deviation.GetPointer(), args.Get("std-output")));
+  for (auto & file : outputs)
+    file->Commit();
   writeSeconds = since(start);
   std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << calibrationSeconds << " s, DAPS "
             << dapsSeconds << " s, writer " << writeSeconds << " s\n";
@@ -227,9 +237,60 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   return 0;
 }
 
+/** --adjoint-only with image inputs: the zero-filled SENSE image, written like a reconstruction. */
+int
+ZeroFilledFromImages(const app::Arguments & args, const std::string & output)
+{
+  const auto    kSpace = app::ReadMultiCoil(args.Get("kspace"));
+  const auto    mask = app::ReadMask(args.Get("mask"));
+  const auto    size = kSpace->GetLargestPossibleRegion().GetSize();
+  const int64_t width = static_cast<int64_t>(size[0]), height = static_cast<int64_t>(size[1]);
+  const int64_t coils = kSpace->GetNumberOfComponentsPerPixel();
+  if (mask->GetLargestPossibleRegion().GetSize() != size)
+    throw std::invalid_argument("the mask is " + std::to_string(mask->GetLargestPossibleRegion().GetSize()[0]) + " x " +
+                                std::to_string(mask->GetLargestPossibleRegion().GetSize()[1]) + ", the k-space " +
+                                std::to_string(width) + " x " + std::to_string(height) + "; they must match");
+  app::MultiCoilImage::Pointer maps;
+  if (args.Has("coil-maps"))
+  {
+    maps = app::ReadMultiCoil(args.Get("coil-maps"));
+    if (maps->GetLargestPossibleRegion().GetSize() != size || maps->GetNumberOfComponentsPerPixel() != coils)
+      throw std::invalid_argument("the coil maps must have the k-space's size and coil count (" + std::to_string(width) +
+                                  " x " + std::to_string(height) + " x " + std::to_string(coils) + ")");
+  }
+  else if (coils == 1)
+  {
+    maps = app::MultiCoilImage::New();
+    maps->SetRegions(kSpace->GetLargestPossibleRegion());
+    maps->SetNumberOfComponentsPerPixel(1);
+    maps->Allocate();
+    std::fill_n(maps->GetBufferPointer(), width * height, std::complex<float>(1.0f, 0.0f));
+  }
+  else
+    throw std::invalid_argument("--adjoint-only with " + std::to_string(coils) + " coils needs --coil-maps FILE");
+  const MultiCoilData d{ kSpace->GetBufferPointer(), maps->GetBufferPointer(), mask->GetBufferPointer(), height, width, coils };
+  const auto          image = ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads));
+  if (args.Has("complex"))
+  {
+    auto out = ToImage<itk::Image<std::complex<float>, 2>>(image, height, width, 1);
+    out->CopyInformation(kSpace);
+    app::WriteImageAtomically(out.GetPointer(), output);
+  }
+  else
+  {
+    auto magnitude = app::Magnitude(image, height, width);
+    magnitude->CopyInformation(kSpace);
+    app::WriteImageAtomically(magnitude.GetPointer(), output);
+  }
+  std::cerr << "zero-filled (adjoint) image of " << coils << " coil(s); wrote " << output << '\n';
+  return 0;
+}
+
 int
 ReconstructImages(const app::Arguments & args, const std::string & output)
 {
+  if (args.Has("adjoint-only"))
+    return ZeroFilledFromImages(args, output);
   auto filter = app::FilterType::New();
   filter->SetKSpace(app::ReadMultiCoil(args.Get("kspace")));
   if (args.Has("coil-maps"))
@@ -244,19 +305,22 @@ ReconstructImages(const app::Arguments & args, const std::string & output)
   app::ObserveProgress(filter, "DAPS reconstruction");
   filter->Update();
 
-  const auto * image = filter->GetOutput();
+  const auto *                             image = filter->GetOutput();
+  std::vector<std::unique_ptr<OutputFile>> outputs;
   if (args.Has("complex"))
-    app::WriteImageAtomically(image, output);
+    outputs.push_back(app::WriteImageToTemporary(image, output));
   else
   {
     const auto size = image->GetLargestPossibleRegion().GetSize();
     std::vector<std::complex<float>> values(image->GetBufferPointer(), image->GetBufferPointer() + size[0] * size[1]);
     auto magnitude = app::Magnitude(values, static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0]));
     magnitude->CopyInformation(image);
-    app::WriteImageAtomically(magnitude.GetPointer(), output);
+    outputs.push_back(app::WriteImageToTemporary(magnitude.GetPointer(), output));
   }
   if (args.Has("std-output"))
-    app::WriteImageAtomically(filter->GetStandardDeviationOutput(), args.Get("std-output"));
+    outputs.push_back(app::WriteImageToTemporary(filter->GetStandardDeviationOutput(), args.Get("std-output")));
+  for (auto & file : outputs)
+    file->Commit();
   const auto & stats = filter->GetStatistics();
   std::cerr << "prior " << model << "; NFE " << stats.denoiserEvaluations << " (" << stats.denoiserSeconds
             << " s), data gradients " << stats.dataGradients << " (MCMC " << stats.mcmcSeconds << " s), total "
@@ -286,6 +350,8 @@ main(int argc, char * argv[])
       positional.insert(positional.begin(), args.Get("ismrmrd"));
     const bool ismrmrd = positional.size() == 2 && !args.Has("kspace");
     const bool images = positional.size() == 1 && args.Has("kspace") && args.Has("mask");
+    if (!args.Has("help") && args.Has("kspace") && !args.Has("mask"))
+      throw std::invalid_argument("--kspace needs --mask MASK (a 2-D image, nonzero where k-space was acquired)");
     if (args.Has("help") || (!ismrmrd && !images))
     {
       (args.Has("help") ? std::cout : std::cerr) << Usage << app::SamplerFlagUsage();
@@ -293,6 +359,21 @@ main(int argc, char * argv[])
     }
     const std::string output = positional.back();
     app::CheckImageOutputPath(output, true);
+    // Every output apart from every input and from each other, in writable folders, before any work.
+    std::string kSpaceMask;
+    if (args.Has("save-kspace"))
+    {
+      const std::filesystem::path saved(args.Get("save-kspace"));
+      const auto                  name = saved.filename().string();
+      kSpaceMask = (saved.parent_path() / (name.substr(0, name.find('.')) + "_mask.nrrd")).string();
+      app::CheckImageOutputPath(args.Get("save-kspace"), true);
+    }
+    if (args.Has("save-coil-maps"))
+      app::CheckImageOutputPath(args.Get("save-coil-maps"), true);
+    const bool mapsFile = args.Get("coil-maps") != "walsh" && args.Get("coil-maps") != "espirit";
+    CheckOutputPaths({ output, args.Get("std-output"), args.Get("save-coil-maps"), args.Get("save-kspace"), kSpaceMask },
+                     { ismrmrd ? positional.front() : "", args.Get("kspace"), args.Get("mask"),
+                       mapsFile ? args.Get("coil-maps") : "", args.Get("model") });
     if (args.Has("std-output"))
     {
       app::CheckImageOutputPath(args.Get("std-output"), true);

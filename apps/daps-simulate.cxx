@@ -67,7 +67,7 @@ main(int argc, char * argv[])
     app::CheckImageOutputPath(png);
     if (args.Has("std-output"))
       app::CheckImageOutputPath(args.Get("std-output"));
-    const int64_t     N = args.Int("size"), C = args.Int("coils");
+    const int64_t     N = args.Int("size", 8, 4096), C = args.Int("coils", 1, 128);
     const auto        seed = static_cast<uint64_t>(args.Int("seed"));
 
     // Simulate.

@@ -1,5 +1,6 @@
 #include "dapsmriAppUtilities.h"
 
+#include "dapsmriIsolatedReader.h"
 #include "dapsmriSimulation.h"
 #include "itkImageFileReader.h"
 #include "itkImageIOFactory.h"
@@ -11,21 +12,31 @@
 #include <sstream>
 #include <cmath>
 #include <iostream>
+#include <regex>
 #include <unistd.h>
 
 namespace dapsmri::app
 {
 
+std::string
+Describe(const itk::ExceptionObject & e)
+{
+  const std::string  text = e.GetDescription();
+  static const std::regex address(R"( ?\(0x[0-9a-fA-F]+\))");
+  return std::regex_replace(text.substr(0, text.find('\n')), address, "");
+}
+
 int
 Main(const char * name, const std::function<int()> & body)
 {
+  OutputFile::RemoveTemporariesOnSignals();
   try
   {
     return body();
   }
   catch (const itk::ExceptionObject & e)
   {
-    std::cerr << name << ": " << e.GetDescription() << '\n';
+    std::cerr << name << ": " << Describe(e) << '\n';
   }
   catch (const std::exception & e)
   {
@@ -85,6 +96,16 @@ Arguments::Int(const std::string & name) const
   throw std::invalid_argument("--" + name + " needs an integer, got \"" + Get(name) + "\"");
 }
 
+int
+Arguments::Int(const std::string & name, int low, int high) const
+{
+  const int v = Int(name);
+  if (v < low || v > high)
+    throw std::invalid_argument("--" + name + " must be between " + std::to_string(low) + " and " + std::to_string(high) +
+                                ", got " + std::to_string(v));
+  return v;
+}
+
 double
 Arguments::Double(const std::string & name) const
 {
@@ -106,6 +127,41 @@ Arguments::Has(const std::string & name) const
 {
   auto s = m_Switches.find(name);
   return s != m_Switches.end() ? s->second : !Get(name).empty();
+}
+
+void
+CheckWrittenImage(const std::string & written, const std::string & target, const itk::SizeValueType * size,
+                  unsigned int dimension)
+{
+  auto io = itk::ImageIOFactory::CreateImageIO(written.c_str(), itk::ImageIOFactory::ReadMode);
+  bool complete = io != nullptr;
+  try
+  {
+    if (complete)
+    {
+      io->SetFileName(written);
+      io->ReadImageInformation();
+      complete = io->GetNumberOfDimensions() >= dimension;
+      for (unsigned int d = 0; complete && d < dimension; ++d)
+        complete = io->GetDimensions(d) == size[d];
+      // All the pixels too: a compressed file cut short by a full disk has a complete header.
+      itk::ImageIORegion region(io->GetNumberOfDimensions());
+      for (unsigned int d = 0; d < io->GetNumberOfDimensions(); ++d)
+        region.SetSize(d, io->GetDimensions(d));
+      io->SetIORegion(region);
+      std::vector<char> pixels(complete ? io->GetImageSizeInBytes() : 0);
+      if (complete)
+        io->Read(pixels.data());
+    }
+  }
+  catch (const itk::ExceptionObject &)
+  {
+    complete = false;
+  }
+  if (!complete)
+    throw std::runtime_error("could not write " + target +
+                             ": the written file does not read back as the image (is the disk full?); the previous "
+                             "file, if any, is unchanged");
 }
 
 void
@@ -185,15 +241,76 @@ CheckMetaImageLength(const std::string & path, const char * what)
                                 std::to_string(available) + " of " + std::to_string(expected) + " data bytes)");
 }
 
+/** Whether an image file holds its own pixels: NIfTI (.nii, .nii.gz), MetaImage .mha, and NRRD
+ * .nrrd unless its header names a data file. */
+bool
+HoldsItsPixels(const std::string & path)
+{
+  const auto endsWith = [&](const std::string & suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (endsWith(".nii") || endsWith(".nii.gz") || endsWith(".mha"))
+    return true;
+  if (!endsWith(".nrrd"))
+    return false;
+  std::ifstream file(path, std::ios::binary);
+  std::string   head(4096, '\0');
+  file.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(file.gcount()));
+  head = head.substr(0, head.find("\n\n")); // the text header ends at the first empty line
+  return head.find("data file:") == std::string::npos && head.find("datafile:") == std::string::npos;
+}
+
+/** An image file's header, read without its pixels, after checks that keep a broken or hostile
+ * file from costing more than the machine has: sizes 1..65536 per axis (4096 in-plane) and the
+ * pixel data within 80 % of the physical memory. */
+itk::ImageIOBase::Pointer
+ReadHeader(const std::string & path, const char * what)
+{
+  const std::string prefix = "cannot read the " + std::string(what) + " " + path + ": ";
+  if (!std::filesystem::exists(path))
+    throw std::invalid_argument(prefix + "no such file");
+  if (std::filesystem::path(path).extension() == ".mha")
+    CheckMetaImageLength(path, what);
+  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::ReadMode);
+  if (!io)
+    throw std::invalid_argument(prefix + "not an image file ITK can read (or it is corrupt)");
+  io->SetFileName(path);
+  try
+  {
+    io->ReadImageInformation();
+  }
+  catch (const itk::ExceptionObject & e)
+  {
+    throw std::invalid_argument(prefix + Describe(e));
+  }
+  double bytes = static_cast<double>(io->GetComponentSize()) * io->GetNumberOfComponents();
+  for (unsigned d = 0; d < io->GetNumberOfDimensions(); ++d)
+  {
+    const auto size = io->GetDimensions(d);
+    if (size < 1 || size > (d < 2 ? 4096u : 65536u))
+      throw std::invalid_argument(prefix + "axis " + std::to_string(d) + " has " + std::to_string(size) +
+                                  " pixels; the limit is " + (d < 2 ? "4096" : "65536"));
+    bytes *= static_cast<double>(size);
+  }
+  // A file holding its pixels cannot expand beyond zlib's ratio (about 1032:1), however its
+  // header is forged: refuse before allocating. (Detached data files are not counted.)
+  const double fileBytes = static_cast<double>(std::filesystem::file_size(path));
+  if (HoldsItsPixels(path) && bytes > 1100.0 * fileBytes + 65536.0)
+    throw std::invalid_argument(prefix + "its header declares " + std::to_string(static_cast<int64_t>(bytes)) +
+                                " bytes of pixels, more than the file (" +
+                                std::to_string(static_cast<int64_t>(fileBytes)) + " bytes) can hold; it is corrupt");
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (memory > 0.0 && bytes > 0.8 * memory)
+    throw std::invalid_argument(prefix + "its pixels need " + std::to_string(static_cast<int64_t>(bytes / 1048576.0)) +
+                                " MiB, more than this machine's memory");
+  return io;
+}
+
 template <typename TImage>
 typename TImage::Pointer
 ReadImage(const std::string & path, const char * what)
 {
-  if (!std::filesystem::exists(path))
-    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": no such file");
-  const std::string extension = std::filesystem::path(path).extension().string();
-  if (extension == ".mha")
-    CheckMetaImageLength(path, what);
   auto reader = itk::ImageFileReader<TImage>::New();
   reader->SetFileName(path);
   try
@@ -202,16 +319,94 @@ ReadImage(const std::string & path, const char * what)
   }
   catch (const itk::ExceptionObject & e)
   {
-    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": " + e.GetDescription());
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": " +
+                                Describe(e));
   }
   return reader->GetOutput();
 }
 } // namespace
 
+/** Reads an untrusted image file as TImage in a child process (IsolatedReader), which sends
+ * its geometry and pixels: ITK's readers crash or loop forever on some corrupt headers (found by
+ * fuzzing: a NIfTI orientation of NaNs sends its SVD into an endless loop). `checkHeader` runs
+ * in the child on the header (after ReadHeader's limits) and throws to refuse the file. */
+template <typename TImage>
+typename TImage::Pointer
+ReadImageInChildProcess(const std::string & path, const char * what,
+                        const std::function<void(const itk::ImageIOBase &)> & checkHeader)
+{
+  constexpr unsigned Dimension = TImage::ImageDimension;
+  struct Geometry
+  {
+    uint64_t size[Dimension];
+    double   spacing[Dimension], origin[Dimension], direction[Dimension * Dimension];
+  };
+  const auto serve = [&](const IsolatedReader::Sender & out) {
+    checkHeader(*ReadHeader(path, what));
+    const auto image = ReadImage<TImage>(path, what);
+    Geometry   g{};
+    for (unsigned i = 0; i < Dimension; ++i)
+    {
+      g.size[i] = image->GetLargestPossibleRegion().GetSize()[i];
+      g.spacing[i] = image->GetSpacing()[i];
+      g.origin[i] = image->GetOrigin()[i];
+      for (unsigned j = 0; j < Dimension; ++j)
+        g.direction[i * Dimension + j] = image->GetDirection()(i, j);
+    }
+    out.Send(&g, sizeof g);
+    out.Send(image->GetBufferPointer(),
+             image->GetLargestPossibleRegion().GetNumberOfPixels() * sizeof(typename TImage::PixelType));
+  };
+  IsolatedReader reader(path, 0.0, serve);
+  Geometry       g{};
+  reader.Receive(&g, sizeof g);
+  typename TImage::SizeType      size;
+  typename TImage::SpacingType   spacing;
+  typename TImage::PointType     origin;
+  typename TImage::DirectionType direction;
+  double                         pixels = 1.0;
+  for (unsigned i = 0; i < Dimension; ++i)
+  {
+    size[i] = g.size[i];
+    pixels *= static_cast<double>(g.size[i]);
+    spacing[i] = g.spacing[i];
+    origin[i] = g.origin[i];
+    for (unsigned j = 0; j < Dimension; ++j)
+      direction(i, j) = g.direction[i * Dimension + j];
+  }
+  if (pixels > 65536.0 * 4096.0 * 4096.0) // the child applied ReadHeader's limits; trust no more
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": the reading process sent garbage");
+  auto image = TImage::New();
+  image->SetRegions(size);
+  image->SetSpacing(spacing);
+  image->SetOrigin(origin);
+  image->SetDirection(direction);
+  image->Allocate();
+  reader.Receive(image->GetBufferPointer(),
+                 image->GetLargestPossibleRegion().GetNumberOfPixels() * sizeof(typename TImage::PixelType));
+  return image;
+}
+
 MultiCoilImage::Pointer
 ReadMultiCoil(const std::string & path)
 {
-  auto       volume = ReadImage<Complex3D>(path, "multi-coil image (complex, x y coil)");
+  const char * what = "multi-coil image (complex, x y coil)";
+  const auto   check = [&](const itk::ImageIOBase & header) {
+    const itk::ImageIOBase * io = &header;
+  // Complex pixels, or two floating-point components (how MetaImage stores complex images).
+  const bool complexPixels = io->GetPixelType() == itk::IOPixelEnum::COMPLEX || io->GetNumberOfComponents() == 2;
+  if (!complexPixels ||
+      (io->GetComponentType() != itk::IOComponentEnum::FLOAT && io->GetComponentType() != itk::IOComponentEnum::DOUBLE))
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it holds " +
+                                itk::ImageIOBase::GetPixelTypeAsString(io->GetPixelType()) + " " +
+                                itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType()) +
+                                " pixels; k-space and coil maps must be complex float images");
+  if (io->GetNumberOfDimensions() > 3 || (io->GetNumberOfDimensions() == 3 && io->GetDimensions(2) > 1024))
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it has " +
+                                std::to_string(io->GetNumberOfDimensions()) +
+                                " axes; give x, y and at most 1024 coils along the third");
+  };
+  auto       volume = ReadImageInChildProcess<Complex3D>(path, what, check);
   const auto size = volume->GetLargestPossibleRegion().GetSize();
   auto       image = MultiCoilImage::New();
   MultiCoilImage::SizeType planeSize{ { size[0], size[1] } };
@@ -276,7 +471,30 @@ WriteMultiCoil(const MultiCoilImage * image, const std::string & path)
 MaskImage::Pointer
 ReadMask(const std::string & path)
 {
-  return ReadImage<MaskImage>(path, "sampling mask");
+  const char * what = "sampling mask";
+  const auto   check = [&](const itk::ImageIOBase & io) {
+    if (io.GetNumberOfComponents() != 1 || io.GetNumberOfDimensions() > 3 ||
+        (io.GetNumberOfDimensions() == 3 && io.GetDimensions(2) != 1))
+      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path +
+                                  ": a mask is one 2-D scalar image (x, y), nonzero where k-space was acquired; this "
+                                  "file has " + std::to_string(io.GetNumberOfDimensions()) + " axes of " +
+                                  std::to_string(io.GetNumberOfComponents()) + "-component pixels");
+  };
+  // Read as float: any nonzero value (0.5 too) marks an acquired sample.
+  const auto values = ReadImageInChildProcess<MagnitudeImage>(path, what, check);
+  auto       mask = MaskImage::New();
+  mask->CopyInformation(values);
+  mask->SetRegions(values->GetLargestPossibleRegion());
+  mask->Allocate();
+  const size_t n = values->GetLargestPossibleRegion().GetNumberOfPixels();
+  for (size_t i = 0; i < n; ++i)
+  {
+    const float v = values->GetBufferPointer()[i];
+    if (!std::isfinite(v))
+      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it holds NaN or Inf values");
+    mask->GetBufferPointer()[i] = v != 0.0f ? 1 : 0;
+  }
+  return mask;
 }
 
 MagnitudeImage::Pointer
@@ -521,7 +739,7 @@ ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianF
     throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
   }
   filter->SetDAPSConfig(SamplerConfig(args));
-  filter->SetNumberOfThreads(args.Int("threads"));
+  filter->SetNumberOfThreads(args.Int("threads", 0, MaximumThreads));
   return model;
 }
 

@@ -7,12 +7,14 @@
 #include "itkMRIDAPSReconstructionImageFilter.h"
 #include "itkImageFileWriter.h"
 #include "itkVectorImage.h"
+#include "dapsmriOutputFile.h"
 
 #include <complex>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -20,6 +22,9 @@
 
 namespace dapsmri::app
 {
+
+/** An ITK exception's description for a user: its first line, without object addresses. */
+std::string Describe(const itk::ExceptionObject & e);
 
 /** Runs a tool's body and turns every error into "name: message" on stderr and exit code 1. */
 int Main(const char * name, const std::function<int()> & body);
@@ -32,6 +37,8 @@ public:
             const std::vector<std::string> & switches = {});
   std::string                      Get(const std::string & name) const;
   int                              Int(const std::string & name) const;
+  /** The integer value of `name`, refused with a message unless low <= value <= high. */
+  int                              Int(const std::string & name, int low, int high) const;
   double                           Double(const std::string & name) const;
   bool                             Has(const std::string & name) const;
   /** Whether the flag was on the command line (rather than left at its default). */
@@ -51,33 +58,35 @@ private:
  * long computation. */
 void CheckImageOutputPath(const std::string & path, bool floatingPoint = false);
 
-/** Writes through a temporary file in the same folder and renames it into place, so the output
- * is complete or absent. The temporary keeps the extension: ITK picks the format from it. */
+/** Reads back a just written image and throws std::runtime_error unless it holds `dimension`
+ * axes of the given sizes and all its pixels can be read. */
+void CheckWrittenImage(const std::string & written, const std::string & target, const itk::SizeValueType * size,
+                       unsigned int dimension);
+
+/** Writes `image` to the temporary file of `path` (dapsmri::OutputFile) and checks that its
+ * pixels read back as the image; Commit() of the result puts it in place. Several outputs of
+ * one run are written this way first and committed together, so a failing one leaves none. */
+template <typename TImage>
+std::unique_ptr<OutputFile>
+WriteImageToTemporary(const TImage * image, const std::string & path)
+{
+  auto target = std::make_unique<OutputFile>(path);
+  auto writer = itk::ImageFileWriter<TImage>::New();
+  writer->SetInput(image);
+  writer->SetFileName(target->TemporaryPath());
+  writer->UseCompressionOn();
+  writer->Update();
+  CheckWrittenImage(target->TemporaryPath(), path, image->GetLargestPossibleRegion().GetSize().m_InternalArray,
+                    TImage::ImageDimension);
+  return target;
+}
+
+/** One output, complete or absent: a file that was there stays as it was when writing fails. */
 template <typename TImage>
 void
 WriteImageAtomically(const TImage * image, const std::string & path)
 {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  std::string    name = target.filename().string();
-  const auto     dot = name.find('.');
-  const std::string stem = name.substr(0, dot), extension = dot == std::string::npos ? "" : name.substr(dot);
-  const fs::path temporary = target.parent_path() / ("." + stem + ".partial" + extension);
-  try
-  {
-    auto writer = itk::ImageFileWriter<TImage>::New();
-    writer->SetInput(image);
-    writer->SetFileName(temporary.string());
-    writer->UseCompressionOn();
-    writer->Update();
-    fs::rename(temporary, target);
-  }
-  catch (...)
-  {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
-  }
+  WriteImageToTemporary(image, path)->Commit();
 }
 
 using MagnitudeImage = itk::Image<float, 2>;

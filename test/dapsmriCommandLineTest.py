@@ -2,6 +2,8 @@
 
 usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL ISMRMRD_GENERATOR BROKEN_ISMRMRD_WRITER
 """
+import gzip
+import hashlib
 import os
 import re
 import struct
@@ -14,6 +16,7 @@ import zlib
 
 BIN, TINY, BROKEN, GENERATOR, BROKEN_WRITER = sys.argv[1:6]
 RECON = os.path.join(BIN, "daps-recon")
+UNDERSAMPLE = os.path.join(BIN, "daps-undersample")
 SIMULATE = os.path.join(BIN, "daps-simulate")
 PRIOR_SAMPLES = os.path.join(BIN, "daps-prior-samples")
 FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
@@ -21,6 +24,28 @@ FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
 
 def run(*args):
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_mha(path, sizes, element_type, data):
+    """A MetaImage with its (uncompressed) data inside."""
+    header = "ObjectType = Image\nNDims = %d\nDimSize = %s\nElementType = %s\nElementDataFile = LOCAL\n" % (
+        len(sizes), " ".join(str(n) for n in sizes), element_type)
+    with open(path, "wb") as f:
+        f.write(header.encode() + data)
+
+
+def nrrd_bytes(path):
+    """The pixel bytes of a raw or gzip NRRD file with its data inside."""
+    with open(path, "rb") as f:
+        data = f.read()
+    end = data.index(b"\n\n") + 2
+    header = data[:end].decode("latin-1")
+    return gzip.decompress(data[end:]) if "encoding: gzip" in header else data[end:]
 
 
 class CommandLine(unittest.TestCase):
@@ -133,6 +158,88 @@ class CommandLine(unittest.TestCase):
                               (["--frobnicate", "1"], "unknown option"), (["--tau", "0"], "tau")):
             r = run(RECON, *self.inputs(), "--model", TINY, *extra, out)
             self.assertFailsCleanly(r, out, needle)
+
+    def test_outputs_never_overwrite_inputs_or_each_other(self):
+        kspace = self.case + "_kspace.mha"
+        before = digest(kspace)
+        r = run(RECON, *self.inputs(), "--model", TINY, *FAST, kspace)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("it is an input", r.stderr)
+        self.assertEqual(digest(kspace), before)
+        out = os.path.join(self.dir, "twice.nrrd")
+        r = run(RECON, *self.inputs(), "--model", TINY, "--samples", "2", "--std-output", out, *FAST, out)
+        self.assertFailsCleanly(r, out, "two outputs are the same file")
+        folder = os.path.join(self.dir, "folder.nrrd")
+        os.makedirs(folder, exist_ok=True)
+        r = run(RECON, *self.inputs(), "--model", TINY, *FAST, folder)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("it is a folder", r.stderr)
+        self.assertEqual(digest(kspace), before)
+
+    def test_inputs_of_the_wrong_kind_are_refused(self):
+        mask = self.case + "_mask.nrrd"
+        real = os.path.join(self.dir, "real_kspace.mha")
+        write_mha(real, (32, 32, 4), "MET_FLOAT", bytes(32 * 32 * 4 * 4))
+        bytes8 = os.path.join(self.dir, "uchar_kspace.mha")
+        write_mha(bytes8, (32, 32, 4), "MET_UCHAR", bytes(32 * 32 * 4))
+        for kspace in (real, bytes8):
+            out = os.path.join(self.dir, "kind.nrrd")
+            r = run(RECON, "--kspace", kspace, "--coil-maps", self.case + "_maps.mha", "--mask", mask,
+                    "--model", TINY, *FAST, out)
+            self.assertFailsCleanly(r, out, "complex float")
+        volume = os.path.join(self.dir, "mask3d.mha")
+        write_mha(volume, (32, 32, 2), "MET_UCHAR", bytes([1]) * (32 * 32 * 2))
+        out = os.path.join(self.dir, "mask3d.nrrd")
+        r = run(RECON, "--kspace", self.case + "_kspace.mha", "--coil-maps", self.case + "_maps.mha",
+                "--mask", volume, "--model", TINY, *FAST, out)
+        self.assertFailsCleanly(r, out, "one 2-D scalar image")
+        nan_mask = os.path.join(self.dir, "nan_mask.mha")
+        write_mha(nan_mask, (32, 32), "MET_FLOAT", struct.pack("<f", float("nan")) * (32 * 32))
+        r = run(RECON, "--kspace", self.case + "_kspace.mha", "--coil-maps", self.case + "_maps.mha",
+                "--mask", nan_mask, "--model", TINY, *FAST, out)
+        self.assertFailsCleanly(r, out, "NaN or Inf")
+        r = run(RECON, "--kspace", self.case + "_kspace.mha", "--model", TINY, out)
+        self.assertFailsCleanly(r, out, "--kspace needs --mask")
+
+    def test_a_half_valued_mask_marks_samples_and_adjoint_only_skips_daps(self):
+        # A float mask of 0.5 where the saved mask is 1 is the same mask, and --adjoint-only with
+        # image inputs writes the zero-filled image: no network, the same image for any seed.
+        ones = nrrd_bytes(self.case + "_mask.nrrd")
+        self.assertEqual(len(ones), 32 * 32)
+        half = os.path.join(self.dir, "half_mask.mha")
+        write_mha(half, (32, 32), "MET_FLOAT", b"".join(struct.pack("<f", 0.5 if v else 0.0) for v in ones))
+        images = []
+        for mask, seed in ((self.case + "_mask.nrrd", "1"), (half, "2")):
+            out = os.path.join(self.dir, "adjoint_%s.mha" % seed)
+            r = run(RECON, "--kspace", self.case + "_kspace.mha", "--coil-maps", self.case + "_maps.mha",
+                    "--mask", mask, "--adjoint-only", "--seed", seed, "--model", TINY, out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("NFE", r.stderr)
+            images.append(mha_floats(out))
+        self.assertEqual(images[0], images[1])
+        self.assertGreater(max(images[0]), 0.0)
+
+    def test_detached_header_outputs_name_their_final_data_files(self):
+        for name, field in (("detached.mhd", "ElementDataFile = "), ("detached.nhdr", "data file: ")):
+            out = os.path.join(self.dir, name)
+            r = run(RECON, *self.inputs(), "--adjoint-only", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                header = f.read().decode("latin-1")
+            data = header.split(field, 1)[1].split("\n", 1)[0].strip()
+            self.assertTrue(data.startswith("detached."), header)
+            self.assertTrue(os.path.getsize(os.path.join(self.dir, data)) > 0)
+        self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [])
+
+    def test_limits_are_checked_before_any_work(self):
+        out = os.path.join(self.dir, "limits.nrrd")
+        for extra, needle in ((["--threads", "100000"], "--threads must be between 0 and 1024"),
+                              (["--mcmc", "langevin", "--step-size", "1e30"], "unstable")):
+            r = run(RECON, *self.inputs(), "--model", TINY, *FAST, *extra, out)
+            self.assertFailsCleanly(r, out, needle)
+        big = os.path.join(self.dir, "big.nii.gz")
+        r = run(SIMULATE, big, "--size", "20000")
+        self.assertFailsCleanly(r, big, "--size must be between 8 and 4096")
 
     def test_prior_samples_montage_size_and_zoom(self):
         out = os.path.join(self.dir, "samples.png")
@@ -247,6 +354,29 @@ class RawDataInput(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("nosuchdataset", r.stderr)
         self.assertFalse(os.path.exists(out))
+
+    def test_raw_input_is_never_written(self):
+        before, mtime = digest(self.raw), os.stat(self.raw).st_mtime_ns
+        out = os.path.join(self.dir, "other.nrrd")
+        r = run(RECON, self.raw, out, "--dataset", "other", "--model", TINY, *FAST)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("dataset", r.stderr)
+        r = run(UNDERSAMPLE, self.raw, self.raw)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("it is an input", r.stderr)
+        self.assertEqual((digest(self.raw), os.stat(self.raw).st_mtime_ns), (before, mtime))
+        self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [])
+
+    def test_geometry_that_cannot_form_a_volume(self):
+        for kind, needle in (("nan-fov", "field of view along y"), ("same-position", "same position")):
+            raw = os.path.join(self.dir, kind + ".h5")
+            self.assertEqual(run(BROKEN_WRITER, kind, raw).returncode, 0)
+            out = os.path.join(self.dir, kind + ".nrrd")
+            r = run(RECON, raw, out, "--model", TINY, *FAST)
+            self.assertNotEqual(r.returncode, 0, kind)
+            self.assertGreater(r.returncode, 0, "killed by a signal")
+            self.assertIn(needle, r.stderr)
+            self.assertFalse(os.path.exists(out))
 
     def test_truncated_raw_file(self):
         truncated = os.path.join(self.dir, "truncated.h5")
