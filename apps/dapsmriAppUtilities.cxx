@@ -14,6 +14,7 @@
 #include <iostream>
 #include <regex>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace dapsmri::app
 {
@@ -129,6 +130,30 @@ Arguments::Has(const std::string & name) const
   return s != m_Switches.end() ? s->second : !Get(name).empty();
 }
 
+namespace
+{
+void CheckMetaImageLength(const std::string & path, const char * what);
+
+/** Whether a gzip file decompresses to its end, to at least `bytes` bytes: NIfTI's writer
+ * reports a short write (a full disk) on stderr only, and its reader reads what is there. */
+bool
+GzipHoldsAtLeast(const std::string & path, double bytes)
+{
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr)
+    return false;
+  std::vector<char> buffer(1 << 16);
+  double            total = 0.0;
+  int               got = 0;
+  while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0)
+    total += got;
+  int error = Z_OK;
+  gzerror(file, &error);
+  const bool ended = got == 0 && (error == Z_OK || error == Z_STREAM_END);
+  return gzclose_r(file) == Z_OK && ended && total >= bytes;
+}
+} // namespace
+
 void
 CheckWrittenImage(const std::string & written, const std::string & target, const itk::SizeValueType * size,
                   unsigned int dimension)
@@ -137,6 +162,10 @@ CheckWrittenImage(const std::string & written, const std::string & target, const
   bool complete = io != nullptr;
   try
   {
+    // MetaImage reports a short write (and a short read) on stderr only.
+    const auto extension = std::filesystem::path(written).extension();
+    if (complete && (extension == ".mha" || extension == ".mhd"))
+      CheckMetaImageLength(written, "written image");
     if (complete)
     {
       io->SetFileName(written);
@@ -152,9 +181,14 @@ CheckWrittenImage(const std::string & written, const std::string & target, const
       std::vector<char> pixels(complete ? io->GetImageSizeInBytes() : 0);
       if (complete)
         io->Read(pixels.data());
+      const std::string & name = written;
+      if (complete && name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0)
+        complete = GzipHoldsAtLeast(written, static_cast<double>(pixels.size()));
+      if (complete && std::filesystem::path(written).extension() == ".nii") // header (348 bytes) + pixels
+        complete = std::filesystem::file_size(written) >= pixels.size() + 348;
     }
   }
-  catch (const itk::ExceptionObject &)
+  catch (const std::exception &) // itk::ExceptionObject too
   {
     complete = false;
   }
@@ -207,7 +241,9 @@ CheckMetaImageLength(const std::string & path, const char * what)
     if (line.rfind("ElementDataFile", 0) == 0)
       break;
   }
-  if (header["ElementDataFile"] != "LOCAL")
+  // The data inside (LOCAL) or in one file beside a .mhd header (lists and patterns: unchecked).
+  const std::string dataFile = header["ElementDataFile"];
+  if (dataFile.empty() || dataFile == "LIST" || dataFile.find('%') != std::string::npos)
     return;
   const auto number = [&](const std::string & text) -> std::uintmax_t {
     try
@@ -220,8 +256,14 @@ CheckMetaImageLength(const std::string & path, const char * what)
                                   ": its MetaImage header is corrupt (\"" + text + "\")");
     }
   };
-  const auto dataStart = static_cast<std::uintmax_t>(file.tellg());
-  const auto available = std::filesystem::file_size(path) - dataStart;
+  std::error_code      error;
+  const auto           dataPath = std::filesystem::path(path).parent_path() / dataFile;
+  const std::uintmax_t available =
+    dataFile == "LOCAL" ? std::filesystem::file_size(path) - static_cast<std::uintmax_t>(file.tellg())
+                        : std::filesystem::file_size(dataPath, error);
+  if (error)
+    throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": its data file " +
+                                dataPath.string() + " is missing");
   std::uintmax_t expected = 0;
   if (header["CompressedData"] == "True")
     expected = number(header["CompressedDataSize"]);
@@ -270,7 +312,8 @@ ReadHeader(const std::string & path, const char * what)
   const std::string prefix = "cannot read the " + std::string(what) + " " + path + ": ";
   if (!std::filesystem::exists(path))
     throw std::invalid_argument(prefix + "no such file");
-  if (std::filesystem::path(path).extension() == ".mha")
+  const auto extension = std::filesystem::path(path).extension();
+  if (extension == ".mha" || extension == ".mhd")
     CheckMetaImageLength(path, what);
   auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::ReadMode);
   if (!io)

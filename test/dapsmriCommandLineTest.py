@@ -231,6 +231,33 @@ class CommandLine(unittest.TestCase):
             self.assertTrue(os.path.getsize(os.path.join(self.dir, data)) > 0)
         self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [])
 
+    def test_a_full_disk_keeps_the_previous_file(self):
+        # A 200 KB tmpfs with one page free: every format must fail with a message and leave the file
+        # that was there (the writers report short writes on stderr only, or not at all).
+        disk = os.path.join(self.dir, "small")
+        os.makedirs(disk, exist_ok=True)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", disk],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root with mount rights)")
+        try:
+            extensions = ("mha", "mhd", "nii", "nii.gz", "nrrd", "nhdr")
+            for ext in extensions:
+                with open(os.path.join(disk, "out." + ext), "w") as f:
+                    f.write("previous")
+            free = os.statvfs(disk)
+            with open(os.path.join(disk, "filler"), "wb") as f:  # one 4 KB page left; an output needs 8 KB
+                f.write(bytes(free.f_bavail * free.f_frsize - 4096))
+            for ext in extensions:
+                out = os.path.join(disk, "out." + ext)
+                r = run(RECON, *self.inputs(), "--adjoint-only", "--complex", out)
+                self.assertNotEqual(r.returncode, 0, ext)
+                self.assertIn("out." + ext, r.stderr)
+                with open(out) as f:
+                    self.assertEqual(f.read(), "previous", ext)
+                self.assertEqual([f for f in os.listdir(disk) if ".partial" in f], [], ext)
+        finally:
+            subprocess.run(["umount", disk], capture_output=True)
+
     def test_limits_are_checked_before_any_work(self):
         out = os.path.join(self.dir, "limits.nrrd")
         for extra, needle in ((["--threads", "100000"], "--threads must be between 0 and 1024"),
