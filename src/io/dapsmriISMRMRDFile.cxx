@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <initializer_list>
 #include <filesystem>
@@ -388,6 +389,11 @@ ISMRMRDFile::Read(uint64_t index)
   StoredAcquisition result;
   m_Reader->Receive(&result.head, sizeof result.head);
   const auto & h = result.head;
+  // The header is packed (2-byte alignment): its float arrays are copied out, not pointed to.
+  std::memcpy(result.position.data(), h.position, sizeof result.position);
+  std::memcpy(result.read.data(), h.read_dir, sizeof result.read);
+  std::memcpy(result.phase.data(), h.phase_dir, sizeof result.phase);
+  std::memcpy(result.slice.data(), h.slice_dir, sizeof result.slice);
   const size_t channels = h.active_channels, samples = h.number_of_samples;
   uint64_t     trajectoryBytes = 0, dataBytes = 0;
   std::string  problem;
@@ -416,7 +422,8 @@ ISMRMRDFile::Read(uint64_t index)
     m_Reader->Receive(result.data.data(), dataBytes);
     ++m_Next;
     const auto * values = reinterpret_cast<const float *>(result.data.data());
-    if (!Finite(h.position, 3) || !Finite(h.read_dir, 3) || !Finite(h.phase_dir, 3) || !Finite(h.slice_dir, 3))
+    if (!Finite(result.position.data(), 3) || !Finite(result.read.data(), 3) || !Finite(result.phase.data(), 3) ||
+        !Finite(result.slice.data(), 3))
       problem = "its position or directions are not finite numbers";
     else if (!std::isfinite(h.sample_time_us) || h.sample_time_us < 0)
       problem = "sample_time_us is " + std::to_string(h.sample_time_us) + "; expected a finite dwell time >= 0";

@@ -11,6 +11,7 @@
 
 #include "dapsmriIsolatedReader.h"
 
+#include <array>
 #include <complex>
 #include <memory>
 #include <cstdint>
@@ -22,7 +23,8 @@ namespace dapsmri
 
 struct StoredAcquisition
 {
-  ISMRMRD::ISMRMRD_AcquisitionHeader head{};
+  ISMRMRD::ISMRMRD_AcquisitionHeader head{}; ///< packed: read its arrays through the copies below
+  std::array<float, 3>               position{}, read{}, phase{}, slice{}; ///< aligned copies
   std::vector<float>               trajectory; ///< [sample][dimension]
   std::vector<std::complex<float>> data;       ///< [coil][sample]
 

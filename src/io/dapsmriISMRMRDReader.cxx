@@ -42,13 +42,13 @@ Fail(const std::string & message)
 constexpr uint32_t MaximumMatrixSize = 4096;
 
 bool
-IsZero(const float * v)
+IsZero(const std::array<float, 3> & v)
 {
   return v[0] == 0.0f && v[1] == 0.0f && v[2] == 0.0f;
 }
 
 std::array<double, 3>
-Vector(const float * v)
+Vector(const std::array<float, 3> & v)
 {
   return { v[0], v[1], v[2] };
 }
@@ -109,14 +109,14 @@ CheckEncoding(const ISMRMRD::Encoding & encoding, const std::string & path)
 
 /** Unit read, phase and slice directions at right angles, or all three zero (none given). */
 void
-CheckDirections(const ISMRMRD::ISMRMRD_AcquisitionHeader & head, const std::string & where)
+CheckDirections(const StoredAcquisition & acquisition, const std::string & where)
 {
-  if (IsZero(head.read_dir) && IsZero(head.phase_dir) && IsZero(head.slice_dir))
+  if (IsZero(acquisition.read) && IsZero(acquisition.phase) && IsZero(acquisition.slice))
     return;
-  const auto dot = [](const float * a, const float * b) {
+  const auto dot = [](const std::array<float, 3> & a, const std::array<float, 3> & b) {
     return static_cast<double>(a[0]) * b[0] + static_cast<double>(a[1]) * b[1] + static_cast<double>(a[2]) * b[2];
   };
-  const float * d[3] = { head.read_dir, head.phase_dir, head.slice_dir };
+  const std::array<float, 3> d[3] = { acquisition.read, acquisition.phase, acquisition.slice };
   for (int i = 0; i < 3; ++i)
     for (int j = i; j < 3; ++j)
       if (std::abs(dot(d[i], d[j]) - (i == j ? 1.0 : 0.0)) > 1e-3)
@@ -211,7 +211,7 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
         Fail(where + " belongs to another contrast, cardiac phase or set; multi-contrast / cine data is not supported");
       if (head.idx.kspace_encode_step_2 != 0 && encoding.encodedSpace.matrixSize.z <= 1)
         Fail(where + " has a second encoding step; 3-D data is not supported");
-      CheckDirections(head, where);
+      CheckDirections(acq, where);
       const int64_t y = static_cast<int64_t>(head.idx.kspace_encode_step_1) - centerY + H / 2;
       if (y < 0 || y >= H)
         Fail(path + ": the header disagrees with the data: acquisition " + std::to_string(i) + " has phase-encode step " +
@@ -242,12 +242,12 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
         g.calibration.assign(static_cast<size_t>(H), false);
         g.sliceIndex = head.idx.slice;
         g.repetition = repetition;
-        g.position = Vector(head.position);
-        if (!IsZero(head.read_dir))
+        g.position = Vector(acq.position);
+        if (!IsZero(acq.read))
         {
-          g.read = Vector(head.read_dir);
-          g.phase = Vector(head.phase_dir);
-          g.slice = Vector(head.slice_dir);
+          g.read = Vector(acq.read);
+          g.phase = Vector(acq.phase);
+          g.slice = Vector(acq.slice);
         }
       }
       // Asymmetric echo: the centre sample goes to the middle of the encoded readout.

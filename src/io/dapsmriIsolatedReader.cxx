@@ -60,8 +60,8 @@ IsolatedReader::IsolatedReader(const std::string & file, double stallSeconds,
   : m_File(file)
 {
   std::error_code error;
-  const double    seconds =
-    stallSeconds > 0.0 ? stallSeconds : 10.0 + static_cast<double>(std::filesystem::file_size(file, error)) / 20e6;
+  const auto      bytes = std::filesystem::file_size(file, error);
+  const double    seconds = stallSeconds > 0.0 ? stallSeconds : 10.0 + (error ? 0.0 : static_cast<double>(bytes) / 20e6);
   m_Patience = std::chrono::milliseconds(static_cast<int64_t>(1000.0 * seconds));
   int ends[2];
   if (pipe(ends) != 0)
