@@ -4,7 +4,6 @@ option(DAPSMRI_BUILD_APPS "Build the command-line tools" ON)
 option(DAPSMRI_BUILD_BENCHMARKS "Build the Google Benchmark executables" ON)
 option(DAPSMRI_USE_CUDA "Build the cuFFT / CUDA backends" OFF)
 option(DAPSMRI_SANITIZE "Instrument everything with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
-option(DAPSMRI_LIBFUZZER "Link the fuzz targets with libFuzzer (Clang; see scripts/fuzz.sh)" OFF)
 
 if(DAPSMRI_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)

@@ -1,8 +1,9 @@
-// A small stand-in for libFuzzer's main, so the fuzz targets also build with GCC and run as a
-// short CTest pass: it runs every seed file, then `-runs=N` inputs made from the seeds by random
-// byte-level mutations (deterministic for a given `-seed=S`). A target reports a bug by crashing
-// (or through the sanitizers); the driver only feeds it.
-//   dapsmriFuzzXxx [-runs=N] [-seed=S] SEED_FILE...
+// A small stand-in for libFuzzer's main (Debian's ITK headers accept only GCC, and libFuzzer
+// needs Clang): it runs every seed file, then `-runs=N` inputs made from the seeds by random
+// byte-level mutations (deterministic for a given `-seed=S`), or as many as fit in
+// `-max_total_time=SECONDS`. A target reports a bug by crashing (or through the sanitizers).
+//   dapsmriFuzzXxx [-runs=N] [-max_total_time=S] [-seed=S] SEED_FILE...
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -68,6 +69,7 @@ int
 main(int argc, char * argv[])
 {
   long           runs = 1000;
+  double         seconds = 0.0; // no time limit
   uint64_t       seed = 1;
   std::vector<Bytes> seeds;
   for (int i = 1; i < argc; ++i)
@@ -75,6 +77,11 @@ main(int argc, char * argv[])
     const std::string argument = argv[i];
     if (argument.rfind("-runs=", 0) == 0)
       runs = std::atol(argument.c_str() + 6);
+    else if (argument.rfind("-max_total_time=", 0) == 0)
+    {
+      seconds = std::atof(argument.c_str() + 16);
+      runs = -1; // as many as fit
+    }
     else if (argument.rfind("-seed=", 0) == 0)
       seed = std::strtoull(argument.c_str() + 6, nullptr, 10);
     else if (argument[0] == '-')
@@ -92,17 +99,21 @@ main(int argc, char * argv[])
   }
   if (seeds.empty())
   {
-    std::cerr << "usage: " << argv[0] << " [-runs=N] [-seed=S] SEED_FILE...\n";
+    std::cerr << "usage: " << argv[0] << " [-runs=N] [-max_total_time=S] [-seed=S] SEED_FILE...\n";
     return 2;
   }
   for (const auto & s : seeds)
     LLVMFuzzerTestOneInput(s.data(), s.size());
   std::mt19937_64 random(seed);
-  for (long run = 0; run < runs; ++run)
+  const auto      start = std::chrono::steady_clock::now();
+  long            done = 0;
+  for (; runs < 0 || done < runs; ++done)
   {
+    if (runs < 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds)
+      break;
     const Bytes input = Mutate(seeds[static_cast<size_t>(random() % seeds.size())], random);
     LLVMFuzzerTestOneInput(input.data(), input.size());
   }
-  std::cout << "ran " << seeds.size() << " seeds and " << runs << " mutated inputs without a crash\n";
+  std::cout << "ran " << seeds.size() << " seeds and " << done << " mutated inputs without a crash\n";
   return 0;
 }
