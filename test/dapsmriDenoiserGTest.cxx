@@ -192,4 +192,15 @@ TEST(PriorMetadata, ParsesAndNamesWhatIsWrong)
   std::string badType = good;
   badType.replace(badType.find("0.5"), 3, "\"x\"");
   expectError(badType, "wrong type");
+  // Values a corrupt file could carry: each would allocate without bound or divide by zero.
+  for (const auto & [from, to] : { std::pair<const char *, const char *>{ "\"downsampling_factor\": 8", "\"downsampling_factor\": 1000000000" },
+                                   { "\"downsampling_factor\": 8", "\"downsampling_factor\": 0" },
+                                   { "\"sigma_max\": 80", "\"sigma_max\": 0.001" },
+                                   { "\"sigma_min\": 0.002", "\"sigma_min\": 0" },
+                                   { "\"sigma_data\": 0.5", "\"sigma_data\": -1" } })
+  {
+    std::string bad = good;
+    bad.replace(bad.find(from), std::string(from).size(), to);
+    expectError(bad, "downsampling_factor between 1 and 256");
+  }
 }

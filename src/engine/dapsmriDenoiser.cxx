@@ -164,10 +164,14 @@ ParsePriorMetadata(const std::string & text, const std::string & source)
     throw std::invalid_argument(source + ": unknown intensity normalisation \"" + meta.normalization +
                                 "\" (known: p99_magnitude, none)");
   }
-  if (!(meta.sigmaData > 0.0) || meta.downsamplingFactor < 1 || !(meta.sigmaMax > meta.sigmaMin))
+  // Finite noise levels, and a downsampling factor whose contract probe (4 factor pixels wide)
+  // and padding stay small: a corrupt or hostile file must not allocate without bound.
+  const auto positive = [](double v) { return std::isfinite(v) && v > 0.0; };
+  if (!positive(meta.sigmaData) || !positive(meta.sigmaMin) || !positive(meta.sigmaMax) ||
+      !(meta.sigmaMax > meta.sigmaMin) || meta.downsamplingFactor < 1 || meta.downsamplingFactor > 256)
   {
-    throw std::invalid_argument(source + ": the metadata needs sigma_data > 0, downsampling_factor >= 1 and "
-                                         "sigma_max > sigma_min");
+    throw std::invalid_argument(source + ": the metadata needs finite sigma_data > 0 and sigma_max > sigma_min > 0, "
+                                         "and downsampling_factor between 1 and 256");
   }
   return meta;
 }
