@@ -201,10 +201,7 @@ CheckWrittenImage(const std::string & written, const std::string & target, const
 void
 CheckImageOutputPath(const std::string & path, bool floatingPoint)
 {
-  namespace fs = std::filesystem;
-  const fs::path folder = fs::path(path).parent_path();
-  if (!folder.empty() && !fs::is_directory(folder))
-    throw std::invalid_argument("cannot write " + path + ": the folder " + folder.string() + " does not exist");
+  CheckOutputPaths({ path }, {}); // the folder exists and is writable, the path is no folder
   if (!itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::WriteMode))
     throw std::invalid_argument("cannot write " + path + ": unknown image format (use .nii.gz, .nrrd or .mha)");
   if (floatingPoint)
