@@ -5,7 +5,16 @@ option(DAPSMRI_BUILD_BENCHMARKS "Build the Google Benchmark executables" ON)
 option(DAPSMRI_USE_CUDA "Build the cuFFT / CUDA backends" OFF)
 option(DAPSMRI_SANITIZE "Instrument everything with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 
-if(DAPSMRI_SANITIZE)
+option(DAPSMRI_LIBFUZZER "Coverage-guided libFuzzer targets for the readers that need no ITK (Clang, -DDAPSMRI_BUILD_ITK=OFF)" OFF)
+
+if(DAPSMRI_LIBFUZZER)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang" OR DAPSMRI_BUILD_ITK)
+    message(FATAL_ERROR "DAPSMRI_LIBFUZZER needs Clang (CC=clang CXX=clang++) and -DDAPSMRI_BUILD_ITK=OFF: "
+      "Debian's ITK headers accept only GCC")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(DAPSMRI_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -192,6 +192,19 @@ TEST(PriorMetadata, ParsesAndNamesWhatIsWrong)
   std::string badType = good;
   badType.replace(badType.find("0.5"), 3, "\"x\"");
   expectError(badType, "wrong type");
+  // Integer fields hold integers that fit: a cast would be undefined or would truncate.
+  for (const auto & [from, to] : { std::pair<const char *, const char *>{ "\"version\": 1", "\"version\": 1444444444444444444.4" },
+                                   { "\"channels\": 2", "\"channels\": 2.0" },
+                                   { "\"downsampling_factor\": 8", "\"downsampling_factor\": 1e30" },
+                                   { "\"parameters\": 10", "\"parameters\": 18446744073709551615" } })
+  {
+    std::string bad = good;
+    bad.replace(bad.find(from), std::string(from).size(), to);
+    expectError(bad, "must be an integer");
+  }
+  std::string wideVersion = good; // 2^32 + 1, which an int cast reads as 1
+  wideVersion.replace(wideVersion.find("\"version\": 1"), 12, "\"version\": 4294967297");
+  expectError(wideVersion, "version 4294967297 is not supported");
   // Values a corrupt file could carry: each would allocate without bound or divide by zero.
   for (const auto & [from, to] : { std::pair<const char *, const char *>{ "\"downsampling_factor\": 8", "\"downsampling_factor\": 1000000000" },
                                    { "\"downsampling_factor\": 8", "\"downsampling_factor\": 0" },

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -128,6 +129,17 @@ ParsePriorMetadata(const std::string & text, const std::string & source)
     }
     return json.at(key);
   };
+  // nlohmann converts a number to an integer with a plain cast: undefined for a fraction out of
+  // range (found by libFuzzer), truncating for a large integer (4294967297 would read as 1).
+  const auto integer = [&](const char * key) -> int64_t {
+    const auto & value = require(key);
+    if (!value.is_number_integer() ||
+        (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{ std::numeric_limits<int64_t>::max() }))
+    {
+      throw std::invalid_argument(source + ": the metadata's \"" + key + "\" must be an integer, not " + value.dump());
+    }
+    return value.get<int64_t>();
+  };
   PriorMetadata meta;
   try
   {
@@ -135,12 +147,12 @@ ParsePriorMetadata(const std::string & text, const std::string & source)
     {
       throw std::invalid_argument(source + ": the metadata's \"format\" must be \"dapsmri-prior\"");
     }
-    if (require("version").get<int>() != 1)
+    if (integer("version") != 1)
     {
       throw std::invalid_argument(source + ": metadata version " + json.at("version").dump() +
                                   " is not supported (this build reads version 1)");
     }
-    if (require("channels").get<int>() != 2)
+    if (integer("channels") != 2)
     {
       throw std::invalid_argument(source + ": the prior has " + json.at("channels").dump() +
                                   " channels; the contract needs 2 (real, imaginary)");
@@ -152,8 +164,8 @@ ParsePriorMetadata(const std::string & text, const std::string & source)
     meta.sigmaData = require("sigma_data").get<double>();
     meta.sigmaMin = require("sigma_min").get<double>();
     meta.sigmaMax = require("sigma_max").get<double>();
-    meta.downsamplingFactor = require("downsampling_factor").get<int64_t>();
-    meta.parameters = json.value("parameters", int64_t{ 0 });
+    meta.downsamplingFactor = integer("downsampling_factor");
+    meta.parameters = json.contains("parameters") ? integer("parameters") : 0;
   }
   catch (const nlohmann::json::exception & e)
   {
