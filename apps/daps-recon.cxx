@@ -177,9 +177,13 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
     filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
     start = Clock::now();
-    auto maps = !estimate ? app::ReadMultiCoil(mapsChoice)
-                          : ToImage<app::MultiCoilImage>(mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s),
-                                                         s.height, s.width, s.coils);
+    app::MultiCoilImage::Pointer maps;
+    {
+      const ThreadCountScope threads(args.Int("threads", 0, MaximumThreads)); // calibration on every core too
+      maps = !estimate ? app::ReadMultiCoil(mapsChoice)
+                       : ToImage<app::MultiCoilImage>(mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s),
+                                                      s.height, s.width, s.coils);
+    }
     calibrationSeconds += since(start);
     if (args.Has("save-coil-maps"))
       app::WriteMultiCoil(maps, args.Get("save-coil-maps"));

@@ -1,4 +1,5 @@
-// Speed of the SENSE operator (FFTW against torch::fft) and the cost breakdown of a DAPS run.
+// Speed of the SENSE operator (FFTW against torch::fft), the network's cost per image by batch
+// size, and the cost breakdown of a DAPS run.
 //
 //   dapsmri-benchmark [--model PATH] [--sizes 128,256] [--coils 8] [--steps 10] [--ode-steps 5]
 //                     [--mcmc-steps 100] [--threads N] [google-benchmark flags]
@@ -111,6 +112,29 @@ RegisterOperatorBenchmarks(const Options & o)
   }
 }
 
+/** The network's cost per image by batch size, with glibc's default heap and inside the
+ * HeapReuseScope that every DAPS run holds. */
+void
+RunNetworkBatchTable(const Options & o, const Denoiser & prior)
+{
+  std::printf("\nNetwork time per image (ms) by batch size\n%-10s %6s %14s %14s\n", "size", "batch", "default_heap",
+              "heap_reuse");
+  for (int64_t N : o.sizes)
+    for (int64_t B : { 1, 2, 4 })
+    {
+      auto         g = at::detail::createCPUGenerator(2);
+      const auto   x = torch::view_as_complex(torch::randn({ B, N, N, 2 }, g));
+      const double plain = SecondsPerCall([&] { prior(x, 1.0); }, 3);
+      double       reused = 0.0;
+      {
+        const HeapReuseScope heap;
+        reused = SecondsPerCall([&] { prior(x, 1.0); }, 3);
+      }
+      std::printf("%-10s %6ld %14.1f %14.1f\n", (std::to_string(N) + "x" + std::to_string(N)).c_str(),
+                  static_cast<long>(B), 1e3 * plain / B, 1e3 * reused / B);
+    }
+}
+
 void
 RunDAPSBreakdown(const Options & o)
 {
@@ -128,7 +152,8 @@ RunDAPSBreakdown(const Options & o)
   prior = std::make_unique<TorchScriptDenoiser>(model);
   std::printf("\nDAPS cost breakdown (prior %s, %ld parameters; %d annealing x %d ODE steps, %d Langevin steps)\n",
               model.c_str(), static_cast<long>(prior->Metadata().parameters), o.steps, o.odeSteps, o.mcmcSteps);
-  std::printf("%-12s %6s %10s %9s %10s %9s %9s %12s %12s %8s\n", "size", "NFE", "denoise_s", "grads", "mcmc_s",
+  RunNetworkBatchTable(o, *prior);
+  std::printf("\n%-12s %6s %10s %9s %10s %9s %9s %12s %12s %8s\n", "size", "NFE", "denoise_s", "grads", "mcmc_s",
               "total_s", "net_ms", "fft_pair_ms", "grad_ms", "floor");
   for (int64_t N : o.sizes)
   {
@@ -195,8 +220,7 @@ main(int argc, char * argv[])
     else
       rest.push_back(argv[i]);
   }
-  if (o.threads > 0)
-    at::set_num_threads(o.threads);
+  at::set_num_threads(o.threads > 0 ? o.threads : AvailableCores());
   std::printf("threads: %d\n", DefaultThreadCount());
   int restCount = static_cast<int>(rest.size());
   benchmark::Initialize(&restCount, rest.data());

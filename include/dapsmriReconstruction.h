@@ -65,10 +65,27 @@ struct MultiCoilData
 /** Most threads a reconstruction accepts (a typo such as 100000 would otherwise start them all). */
 constexpr int MaximumThreads = 1024;
 
+/** Sets the number of threads LibTorch and FFTW use while it lives, and restores the previous
+ * count afterwards (the count is process-wide). 0 means every core this process may run on:
+ * LibTorch's own default is a single thread on some machines. Throws itk::ExceptionObject for a
+ * count outside 0..MaximumThreads. Reconstruct() and the other calls here hold one; wrap coil calibration in
+ * one to run it on more than LibTorch's default. */
+class DAPSMRI_EXPORT ThreadCountScope
+{
+public:
+  explicit ThreadCountScope(int threads);
+  ~ThreadCountScope();
+  ThreadCountScope(const ThreadCountScope &) = delete;
+  ThreadCountScope & operator=(const ThreadCountScope &) = delete;
+
+private:
+  int m_Previous;
+};
+
 struct ReconstructionSettings
 {
   DAPSConfig daps;
-  int        threads = 0;          ///< 0: LibTorch's default; at most MaximumThreads
+  int        threads = 0;          ///< 0: every core (see ThreadCountScope); at most MaximumThreads
   double     intensityScale = 0.0; ///< 0: estimate from the calibration region for p99-normalised priors
   /** Known k-space noise std per real part, in the data's units (after prewhitening: sqrt(1/2)).
    * When set, tau becomes this value in normalised units and the step size is scaled by

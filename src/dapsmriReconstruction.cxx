@@ -1,5 +1,6 @@
 #include "dapsmriReconstruction.h"
 
+#include "dapsmriCenteredFFT.h"
 #include "dapsmriErrors.h"
 #include "dapsmriIntensityScale.h"
 #include "dapsmriSENSEOperator.h"
@@ -13,27 +14,6 @@ namespace dapsmri
 
 namespace
 {
-/** Sets LibTorch's thread count for one call and restores it afterwards: it is process-wide. */
-class ThreadCountScope
-{
-public:
-  explicit ThreadCountScope(int threads)
-    : m_Previous(at::get_num_threads())
-  {
-    if (threads < 0 || threads > MaximumThreads)
-      throw std::invalid_argument("the thread count must be 0 (all cores) to " + std::to_string(MaximumThreads) +
-                                  ", got " + std::to_string(threads));
-    if (threads > 0)
-      at::set_num_threads(threads);
-  }
-  ~ThreadCountScope() { at::set_num_threads(m_Previous); }
-  ThreadCountScope(const ThreadCountScope &) = delete;
-  ThreadCountScope & operator=(const ThreadCountScope &) = delete;
-
-private:
-  int m_Previous;
-};
-
 [[noreturn]] void
 Fail(const std::string & message)
 {
@@ -107,6 +87,22 @@ MakeProblem(const MultiCoilData & d, int threads)
   return p;
 }
 } // namespace
+
+ThreadCountScope::ThreadCountScope(int threads)
+  : m_Previous(at::get_num_threads())
+{
+  TranslateErrors("dapsmri::ThreadCountScope", [threads] {
+    if (threads < 0 || threads > MaximumThreads)
+      Fail("the thread count must be 0 (all cores) to " + std::to_string(MaximumThreads) + ", got " +
+           std::to_string(threads));
+  });
+  at::set_num_threads(threads > 0 ? threads : AvailableCores());
+}
+
+ThreadCountScope::~ThreadCountScope()
+{
+  at::set_num_threads(m_Previous);
+}
 
 ReconstructionResult
 Reconstruct(const Prior & prior, const MultiCoilData & data, const ReconstructionSettings & settings,

@@ -7,6 +7,8 @@
 #include <complex>
 #include <vector>
 
+#include <sched.h>
+
 using dapsmri::CenteredFFT;
 using Complex = std::complex<float>;
 
@@ -105,4 +107,23 @@ TEST(CenteredFFT, ObjectsOfTheSameShapeShareWorkingPlans)
   second.Forward(reinterpret_cast<const Complex *>(input.data_ptr<c10::complex<float>>()),
                  reinterpret_cast<Complex *>(b.data_ptr<c10::complex<float>>()));
   EXPECT_TRUE(torch::equal(a, b));
+}
+
+// "Every core" means the cores this process may run on: pinned to one core, one thread.
+TEST(CenteredFFT, AvailableCoresFollowTheAffinity)
+{
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  EXPECT_EQ(dapsmri::AvailableCores(), CPU_COUNT(&all));
+  int first = 0;
+  while (!CPU_ISSET(first, &all))
+    ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  const int pinned = dapsmri::AvailableCores();
+  ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
+  EXPECT_EQ(pinned, 1);
 }

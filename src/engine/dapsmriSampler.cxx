@@ -3,8 +3,14 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <climits>
 #include <cmath>
+#include <mutex>
 #include <sstream>
+
+#ifdef __GLIBC__
+#  include <malloc.h>
+#endif
 
 namespace dapsmri
 {
@@ -25,7 +31,39 @@ RealDot(const torch::Tensor & a, const torch::Tensor & b)
 {
   return torch::real(torch::conj(a) * b).reshape({ a.size(0), -1 }).sum(1).reshape({ -1, 1, 1 });
 }
+std::mutex &
+HeapMutex()
+{
+  static std::mutex mutex;
+  return mutex;
+}
+int heapReuseScopes = 0; // guarded by HeapMutex()
 } // namespace
+
+HeapReuseScope::HeapReuseScope()
+{
+#ifdef __GLIBC__
+  const std::lock_guard<std::mutex> lock(HeapMutex());
+  if (heapReuseScopes++ == 0)
+  {
+    mallopt(M_MMAP_MAX, 0);              // large blocks from the heap, not from fresh mappings
+    mallopt(M_TRIM_THRESHOLD, INT_MAX); // and freed ones stay there
+  }
+#endif
+}
+
+HeapReuseScope::~HeapReuseScope()
+{
+#ifdef __GLIBC__
+  const std::lock_guard<std::mutex> lock(HeapMutex());
+  if (--heapReuseScopes == 0)
+  {
+    mallopt(M_MMAP_MAX, 65536);           // glibc's defaults
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+    malloc_trim(0);
+  }
+#endif
+}
 
 std::vector<double>
 PolynomialSigmas(int steps, double sigmaMax, double sigmaMin, double sigmaFinal, double rho)
@@ -247,9 +285,10 @@ DAPSSampler::CheckStepSizeIsStable(double lr, double r, double normalNorm, int l
 torch::Tensor
 DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
 {
-  torch::NoGradGuard noGrad;
-  const auto         start = Clock::now();
-  const auto         shape = m_Operator.ImageShape();
+  torch::NoGradGuard   noGrad;
+  const HeapReuseScope heap;
+  const auto           start = Clock::now();
+  const auto           shape = m_Operator.ImageShape();
   const int64_t      B = m_Config.samples;
   m_Statistics = DAPSStatistics{};
   // The stability check's power iteration is not counted among the run's data gradients.

@@ -21,6 +21,20 @@ public:
   {}
 };
 
+/** While one lives, glibc keeps freed memory for reuse instead of handing it back to the
+ * kernel. The network's activations (tens of MB per image) otherwise come back as fresh pages on
+ * every call, and the kernel zeroing them made a batch of four 256 x 256 images cost twice as
+ * much per image as one. DAPSSampler::Run holds one; the outermost scope restores glibc's
+ * settings and returns the memory when it ends. */
+class HeapReuseScope
+{
+public:
+  HeapReuseScope();
+  ~HeapReuseScope();
+  HeapReuseScope(const HeapReuseScope &) = delete;
+  HeapReuseScope & operator=(const HeapReuseScope &) = delete;
+};
+
 /** Called after every annealing step with (done, total); return false to abort. */
 using ProgressCallback = std::function<bool(int, int)>;
 

@@ -8,7 +8,10 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
+
+#include <sched.h>
 
 namespace dapsmri
 {
@@ -33,6 +36,16 @@ int
 DefaultThreadCount()
 {
   return std::max(1, at::get_num_threads());
+}
+
+int
+AvailableCores()
+{
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  return std::max(1U, std::thread::hardware_concurrency());
 }
 
 struct CenteredFFT::Plans

@@ -65,8 +65,13 @@ private:
   std::vector<int64_t>   m_RowToNative, m_ColumnToNative;
 };
 
-/** Number of threads FFT plans and the engine's loops use when a caller passes 0. */
+/** Number of threads FFT plans and the engine's loops use when a caller passes 0: LibTorch's
+ * current count (ThreadCountScope sets it). */
 int DefaultThreadCount();
+
+/** Cores this thread may run on (its CPU affinity; hardware_concurrency where unknown). LibTorch's
+ * own default can be a single thread (its core detection fails in some virtual machines). */
+int AvailableCores();
 
 } // namespace dapsmri
 
