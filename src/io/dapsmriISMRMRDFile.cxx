@@ -293,6 +293,24 @@ LimitMemory(const std::string & path)
   setrlimit(RLIMIT_AS, &limit);
 }
 
+/** HDF5 copies an acquisition by the sizes its storage description claims, past its buffers when
+ * they disagree with the file (found by libFuzzer): the storage must fit in the file, and a
+ * compact or contiguous table must hold all its rows. */
+void
+CheckStorage(hid_t data, hid_t type, hsize_t rows, const std::string & path, const std::string & dataset)
+{
+  std::error_code error;
+  const uint64_t  fileBytes = std::filesystem::file_size(path, error);
+  const hsize_t   stored = H5Dget_storage_size(data);
+  const size_t    rowBytes = H5Tget_size(type);
+  const Handle    creation(H5Dget_create_plist(data), H5Pclose);
+  const auto      layout = creation.Valid() ? H5Pget_layout(creation) : H5D_LAYOUT_ERROR;
+  const bool      packed = layout == H5D_COMPACT || layout == H5D_CONTIGUOUS; // chunked: only what was written
+  if (error || layout == H5D_LAYOUT_ERROR || rowBytes == 0 || stored > fileBytes ||
+      (packed && stored / rowBytes < rows))
+    Fail(path + ": " + dataset + "/data describes storage that the file does not hold (the file is truncated or corrupt)");
+}
+
 /** The child's work: opens the file with HDF5 and sends the header, then each acquisition as
  * stored. Only layout checks happen here; the parent checks the rest. */
 void
@@ -327,6 +345,7 @@ ServeFile(const std::string & path, const std::string & dataset, const IsolatedR
     Fail(path + ": " + dataset + "/data is not a table of ISMRMRD acquisitions (head, traj, data)");
   hsize_t rows = 0;
   H5Sget_simple_extent_dims(space, &rows, nullptr);
+  CheckStorage(data, type, rows, path, dataset);
   const uint64_t count = rows;
   out.Send(&count, sizeof count);
   const Handle  memoryType(AcquisitionHeaderType(), H5Tclose);
