@@ -230,8 +230,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     outputs.push_back(app::WriteImageToTemporary(magnitude.GetPointer(), output));
   if (args.Has("std-output"))
     outputs.push_back(app::WriteImageToTemporary(deviation.GetPointer(), args.Get("std-output")));
-  for (auto & file : outputs)
-    file->Commit();
+  OutputFile::CommitAll(outputs);
   writeSeconds = since(start);
   std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << calibrationSeconds << " s, DAPS "
             << dapsSeconds << " s, writer " << writeSeconds << " s\n";
@@ -323,8 +322,7 @@ ReconstructImages(const app::Arguments & args, const std::string & output)
   }
   if (args.Has("std-output"))
     outputs.push_back(app::WriteImageToTemporary(filter->GetStandardDeviationOutput(), args.Get("std-output")));
-  for (auto & file : outputs)
-    file->Commit();
+  OutputFile::CommitAll(outputs);
   const auto & stats = filter->GetStatistics();
   std::cerr << "prior " << model << "; NFE " << stats.denoiserEvaluations << " (" << stats.denoiserSeconds
             << " s), data gradients " << stats.dataGradients << " (MCMC " << stats.mcmcSeconds << " s), total "

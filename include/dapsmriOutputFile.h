@@ -3,9 +3,11 @@
 
 // All-or-nothing output files: written under a temporary name in the target's folder, flushed
 // to disk, then renamed into place, so a file is either complete or the one that was there
-// before. Temporary files are removed on failure and on SIGINT, SIGTERM and SIGHUP.
+// before. Temporary files are removed on failure and on SIGINT, SIGTERM and SIGHUP (which wait
+// while files are renamed into place).
 #include "DAPSMRIExport.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,11 @@ public:
    * the target's name first, and the header is made to name it. Throws std::runtime_error, the
    * target untouched, when the temporary is missing or cannot be flushed (a full disk). */
   void Commit();
+
+  /** Commits the files in order, as one step for a signal: one that arrives meanwhile ends the
+   * process after the last rename (all in place) or, when a commit fails, after removing the
+   * temporaries that are left. */
+  static void CommitAll(const std::vector<std::unique_ptr<OutputFile>> & files);
 
   /** Makes SIGINT, SIGTERM and SIGHUP remove every temporary file not yet committed before the
    * process ends (for command-line tools; a host application keeps its own handlers). */

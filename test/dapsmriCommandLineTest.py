@@ -6,10 +6,12 @@ import gzip
 import hashlib
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 import zlib
@@ -236,6 +238,35 @@ class CommandLine(unittest.TestCase):
             self.assertTrue(data.startswith("detached."), header)
             self.assertTrue(os.path.getsize(os.path.join(self.dir, data)) > 0)
         self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [])
+
+    def test_a_signal_leaves_the_previous_outputs_or_all_new_ones(self):
+        # Runs stopped by SIGINT, SIGTERM or SIGHUP at times spread over the end of a run (work,
+        # writing, renaming, done): no temporary file stays, and the image and its detached std
+        # map are either both the previous ones or both complete new ones.
+        out, std = os.path.join(self.dir, "sig.nrrd"), os.path.join(self.dir, "sig_std.mhd")
+        raw = os.path.join(self.dir, "sig_std.zraw")
+        args = [RECON, *self.inputs(), "--model", TINY, *FAST, "--samples", "2", "--std-output", std, out]
+        self.assertEqual(run(*args, "--seed", "1").returncode, 0)
+        old = [digest(p) for p in (out, std, raw)]
+        start = time.monotonic()
+        self.assertEqual(run(*args, "--seed", "2").returncode, 0)
+        duration = time.monotonic() - start
+        new = [digest(p) for p in (out, std, raw)]
+        self.assertNotEqual(old, new)
+        signals = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+        trials = 18
+        for trial in range(trials):
+            self.assertEqual(run(*args, "--seed", "1").returncode, 0)  # the previous outputs again
+            process = subprocess.Popen([str(a) for a in args] + ["--seed", "2"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            time.sleep(duration * (0.75 + 0.4 * trial / (trials - 1)))
+            sent = signals[trial % len(signals)]
+            process.send_signal(sent)
+            _, stderr = process.communicate(timeout=300)
+            self.assertNotIn("Sanitizer", stderr)
+            self.assertIn(process.returncode, (0, -sent), stderr)
+            self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [], "trial %d" % trial)
+            self.assertIn([digest(p) for p in (out, std, raw)], (old, new), "trial %d" % trial)
 
     def test_a_full_disk_keeps_the_previous_file(self):
         # A 200 KB tmpfs with one page free: every format must fail with a message and leave the file

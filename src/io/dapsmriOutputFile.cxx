@@ -50,8 +50,14 @@ Release(int slot)
     g_InUse[static_cast<size_t>(slot)].store(false);
 }
 
-extern "C" void
-RemoveTemporariesAndExit(int signalNumber)
+// While outputs are renamed into place a signal waits (it may arrive on any thread): a run that
+// is stopped then ends with all of its outputs in place, never with some renamed and a detached
+// header's data file replaced under the previous header.
+std::atomic<int> g_Committing{ 0 };
+std::atomic<int> g_PendingSignal{ 0 };
+
+void
+RemoveTemporariesAndDie(int signalNumber)
 {
   for (size_t i = 0; i < Slots; ++i)
     if (g_InUse[i].load())
@@ -59,6 +65,29 @@ RemoveTemporariesAndExit(int signalNumber)
   std::signal(signalNumber, SIG_DFL);
   std::raise(signalNumber);
 }
+
+extern "C" void
+OnSignal(int signalNumber)
+{
+  if (g_Committing.load() > 0)
+    g_PendingSignal.store(signalNumber);
+  else
+    RemoveTemporariesAndDie(signalNumber);
+}
+
+/** Defers the signals while it lives; the outermost one delivers a signal that came meanwhile. */
+class CommitSection
+{
+public:
+  CommitSection() { ++g_Committing; }
+  ~CommitSection()
+  {
+    if (--g_Committing == 0 && g_PendingSignal.load() != 0)
+      RemoveTemporariesAndDie(g_PendingSignal.load());
+  }
+  CommitSection(const CommitSection &) = delete;
+  CommitSection & operator=(const CommitSection &) = delete;
+};
 
 bool
 IsDetachedHeader(const std::string & extension)
@@ -119,7 +148,8 @@ OutputFile::~OutputFile()
 void
 OutputFile::Commit()
 {
-  std::error_code error;
+  const CommitSection section;
+  std::error_code     error;
   if (!fs::is_regular_file(m_Temporary, error) || fs::file_size(m_Temporary, error) == 0 || error)
     Failed(m_Target, "the writer left no data (is the disk full?)");
   const fs::path folder = fs::path(m_Temporary).parent_path();
@@ -160,6 +190,14 @@ OutputFile::Commit()
 }
 
 void
+OutputFile::CommitAll(const std::vector<std::unique_ptr<OutputFile>> & files)
+{
+  const CommitSection section;
+  for (const auto & file : files)
+    file->Commit();
+}
+
+void
 OutputFile::RemoveTemporariesOnSignals()
 {
   static std::once_flag once;
@@ -168,9 +206,8 @@ OutputFile::RemoveTemporariesOnSignals()
     {
       struct sigaction action
       {};
-      action.sa_handler = RemoveTemporariesAndExit;
+      action.sa_handler = OnSignal;
       sigemptyset(&action.sa_mask);
-      action.sa_flags = SA_RESETHAND;
       sigaction(signalNumber, &action, nullptr);
     }
   });
