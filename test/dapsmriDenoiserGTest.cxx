@@ -183,37 +183,26 @@ TEST(PriorMetadata, ParsesAndNamesWhatIsWrong)
   };
   expectError("{not json", "not valid JSON");
   expectError(R"({"format": "dapsmri-prior", "version": 1})", "channels");
-  std::string threeChannels = good;
-  threeChannels.replace(threeChannels.find("\"channels\": 2"), 13, "\"channels\": 3");
-  expectError(threeChannels, "channels");
-  std::string badNorm = good;
-  badNorm.replace(badNorm.find("p99_magnitude"), 13, "zscore");
-  expectError(badNorm, "normalisation");
-  std::string badType = good;
-  badType.replace(badType.find("0.5"), 3, "\"x\"");
-  expectError(badType, "wrong type");
+  // The good metadata with one field's text replaced.
+  const auto edited = [&good](const std::string & from, const std::string & to) {
+    std::string text = good;
+    return text.replace(text.find(from), from.size(), to);
+  };
+  expectError(edited("\"channels\": 2", "\"channels\": 3"), "channels");
+  expectError(edited("p99_magnitude", "zscore"), "normalisation");
+  expectError(edited("0.5", "\"x\""), "wrong type");
   // Integer fields hold integers that fit: a cast would be undefined or would truncate.
-  for (const auto & [from, to] : { std::pair<const char *, const char *>{ "\"version\": 1", "\"version\": 1444444444444444444.4" },
-                                   { "\"channels\": 2", "\"channels\": 2.0" },
-                                   { "\"downsampling_factor\": 8", "\"downsampling_factor\": 1e30" },
-                                   { "\"parameters\": 10", "\"parameters\": 18446744073709551615" } })
-  {
-    std::string bad = good;
-    bad.replace(bad.find(from), std::string(from).size(), to);
-    expectError(bad, "must be an integer");
-  }
-  std::string wideVersion = good; // 2^32 + 1, which an int cast reads as 1
-  wideVersion.replace(wideVersion.find("\"version\": 1"), 12, "\"version\": 4294967297");
-  expectError(wideVersion, "version 4294967297 is not supported");
+  expectError(edited("\"version\": 1", "\"version\": 1444444444444444444.4"), "must be an integer");
+  expectError(edited("\"channels\": 2", "\"channels\": 2.0"), "must be an integer");
+  expectError(edited("\"downsampling_factor\": 8", "\"downsampling_factor\": 1e30"), "must be an integer");
+  expectError(edited("\"parameters\": 10", "\"parameters\": 18446744073709551615"), "must be an integer");
+  // 2^32 + 1, which an int cast reads as 1.
+  expectError(edited("\"version\": 1", "\"version\": 4294967297"), "version 4294967297 is not supported");
   // Values a corrupt file could carry: each would allocate without bound or divide by zero.
   for (const auto & [from, to] : { std::pair<const char *, const char *>{ "\"downsampling_factor\": 8", "\"downsampling_factor\": 1000000000" },
                                    { "\"downsampling_factor\": 8", "\"downsampling_factor\": 0" },
                                    { "\"sigma_max\": 80", "\"sigma_max\": 0.001" },
                                    { "\"sigma_min\": 0.002", "\"sigma_min\": 0" },
                                    { "\"sigma_data\": 0.5", "\"sigma_data\": -1" } })
-  {
-    std::string bad = good;
-    bad.replace(bad.find(from), std::string(from).size(), to);
-    expectError(bad, "downsampling_factor between 1 and 256");
-  }
+    expectError(edited(from, to), "downsampling_factor between 1 and 256");
 }
