@@ -161,12 +161,14 @@ RunDAPSBreakdown(const Options & o)
     DAPSConfig config;
     config.annealingSteps = o.steps;
     config.odeSteps = o.odeSteps;
+    config.mcmc = MCMCMethod::Langevin; // the reference schedule's 1:20 ratio of network to FFT work
     config.mcmcSteps = o.mcmcSteps;
     DAPSSampler sampler(*prior, *p.fftw, config);
     sampler.Run(p.y[0]);
     const auto & s = sampler.Statistics();
-    // Unit costs in the same process, right after the run.
-    const double net = SecondsPerCall([&] { (*prior)(p.x, 1.0); }, 5);
+    // Unit costs in the same process, right after the run, with the run's heap settings.
+    const HeapReuseScope heap;
+    const double         net = SecondsPerCall([&] { (*prior)(p.x, 1.0); }, 5);
     CenteredFFT  fft(o.coils, N, N);
     const double pair = SecondsPerCall(
       [&] {

@@ -26,7 +26,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAPSMRI_SA
 cmake --build build-asan -j "$(nproc)" --target dapsmriFuzzISMRMRD dapsmriFuzzXMLHeader dapsmriFuzzImageInput daps-simulate
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAPSMRI_BUILD_ITK=OFF \
   -DDAPSMRI_LIBFUZZER=ON -DDAPSMRI_BUILD_BENCHMARKS=OFF
-cmake --build build-fuzz -j "$(nproc)" --target dapsmriLibFuzzISMRMRDFile dapsmriLibFuzzPriorMetadata
+cmake --build build-fuzz -j "$(nproc)" --target dapsmriFuzzISMRMRDFile dapsmriFuzzPriorMetadata
 seeds=build-asan/test/fuzz/seeds
 /usr/bin/python3 test/fuzz/make_seeds.py "$seeds" "$(command -v ismrmrd_generate_cartesian_shepp_logan)" \
   build-asan/apps/daps-simulate models/test/tiny_prior.pt
@@ -59,8 +59,8 @@ mkdir -p "$out/ismrmrd-file" "$out/metadata"
 cp "$seeds/ismrmrd/raw.h5" "$out/ismrmrd-file/"
 cp "$seeds/model/dapsmri.json" "$out/metadata/"
 libfuzzer=(-max_total_time="$seconds" -seed="$run" -rss_limit_mb=2048 -malloc_limit_mb=2048 -artifact_prefix="$out/")
-fuzz ISMRMRDFile build-fuzz/test/fuzz/dapsmriLibFuzzISMRMRDFile "${libfuzzer[@]}" "$out/ismrmrd-file"
-fuzz PriorMetadata build-fuzz/test/fuzz/dapsmriLibFuzzPriorMetadata "${libfuzzer[@]}" "$out/metadata"
+fuzz ISMRMRDFile build-fuzz/test/fuzz/dapsmriFuzzISMRMRDFile "${libfuzzer[@]}" "$out/ismrmrd-file"
+fuzz PriorMetadata build-fuzz/test/fuzz/dapsmriFuzzPriorMetadata "${libfuzzer[@]}" "$out/metadata"
 fuzz ISMRMRD build-asan/test/fuzz/dapsmriFuzzISMRMRD -max_total_time="$seconds" -seed="$run" "$seeds/ismrmrd/raw.h5"
 fuzz XMLHeader build-asan/test/fuzz/dapsmriFuzzXMLHeader -max_total_time="$seconds" -seed="$run" "$seeds/xml/header.xml"
 fuzz ImageInput build-asan/test/fuzz/dapsmriFuzzImageInput -max_total_time="$seconds" -seed="$run" "$seeds"/image/*.seed
