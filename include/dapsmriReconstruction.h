@@ -68,8 +68,8 @@ constexpr int MaximumThreads = 1024;
 /** Sets the number of threads LibTorch and FFTW use while it lives, and restores the previous
  * count afterwards (the count is process-wide). 0 means every core this process may run on:
  * LibTorch's own default is a single thread on some machines. Throws itk::ExceptionObject for a
- * count outside 0..MaximumThreads. Reconstruct() and the other calls here hold one; wrap coil calibration in
- * one to run it on more than LibTorch's default. */
+ * count outside 0..MaximumThreads. Reconstruct() and the other calls here hold one; wrap coil
+ * calibration in one to run it on more than LibTorch's default. */
 class DAPSMRI_EXPORT ThreadCountScope
 {
 public:

@@ -31,6 +31,7 @@ RealDot(const torch::Tensor & a, const torch::Tensor & b)
 {
   return torch::real(torch::conj(a) * b).reshape({ a.size(0), -1 }).sum(1).reshape({ -1, 1, 1 });
 }
+
 std::mutex &
 HeapMutex()
 {

@@ -157,9 +157,11 @@ ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize, double threshold, double
       for (int64_t mx = 1 - kw; mx < kw; ++mx)
       {
         const int64_t oy = kh - std::abs(my), ox = kw - std::abs(mx);
-        const auto    moved = kernels.narrow(2, std::max<int64_t>(my, 0), oy).narrow(3, std::max<int64_t>(mx, 0), ox);
-        const auto    still = kernels.narrow(2, std::max<int64_t>(-my, 0), oy).narrow(3, std::max<int64_t>(-mx, 0), ox);
-        const auto    lag = moved.transpose(0, 1).reshape({ C, -1 }).matmul(still.transpose(0, 1).reshape({ C, -1 }).conj().t());
+        // [C, n * oy * ox]: the kernels moved by the lag, and where they overlap the unmoved ones
+        const auto moved = kernels.narrow(2, std::max<int64_t>(my, 0), oy).narrow(3, std::max<int64_t>(mx, 0), ox);
+        const auto still = kernels.narrow(2, std::max<int64_t>(-my, 0), oy).narrow(3, std::max<int64_t>(-mx, 0), ox);
+        const auto lag = moved.transpose(0, 1).reshape({ C, -1 }).matmul(
+          still.transpose(0, 1).reshape({ C, -1 }).conj().t());
         correlation.select(2, ((H / 2 + my) % H + H) % H).select(2, ((W / 2 + mx) % W + W) % W).add_(lag);
       }
     const double scale = std::sqrt(static_cast<double>(H * W)) / static_cast<double>(kh * kw);
