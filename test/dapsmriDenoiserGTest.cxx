@@ -116,6 +116,24 @@ TEST(TorchScriptDenoiser, LargeBatchesRunInChunksWithTheSameResult)
     EXPECT_LT(t::RelativeError(together[i], prior(x.narrow(0, i, 1), 0.7)[0]), 1e-6) << "image " << i;
 }
 
+// The network may get its input channels-last (faster with oneDNN): the result must be what
+// the module returns for the standard layout, up to float rounding.
+TEST(TorchScriptDenoiser, AnswersAsTheModuleDoesOnTheStandardLayout)
+{
+  for (const char * model : { DAPSMRI_TEST_MODELS "/tiny_prior.pt", DAPSMRI_SOURCE_DIR "/models/brain_prior.pt" })
+  {
+    TorchScriptDenoiser prior(model);
+    auto                module = torch::jit::load(model);
+    module.eval();
+    torch::NoGradGuard noGrad;
+    const auto         x = t::RandomComplex({ 2, 64, 48 }, 3);
+    const auto         planar = torch::view_as_real(x).permute({ 0, 3, 1, 2 }).contiguous();
+    const auto         expected =
+      module.forward({ planar, torch::full({ 2 }, 0.3) }).toTensor().permute({ 0, 2, 3, 1 }).contiguous();
+    EXPECT_LT(t::RelativeError(prior(x, 0.3), torch::view_as_complex(expected)), 1e-5) << model;
+  }
+}
+
 TEST(TorchScriptDenoiser, MissingFileSaysWhichPath)
 {
   try

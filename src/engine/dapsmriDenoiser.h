@@ -103,6 +103,7 @@ private:
   torch::Device              m_Device;
   PriorMetadata              m_Metadata;
   std::string                m_Path;
+  torch::MemoryFormat        m_Layout = torch::MemoryFormat::Contiguous; // of the network's input
 };
 
 /** Parses the JSON metadata of a TorchScript prior; throws std::invalid_argument naming the
