@@ -133,6 +133,31 @@ WriteFile(const std::string & name, EditHeader && editHeader, int acquisitions, 
   return file.string();
 }
 
+/** Replaces /dataset/data by an unwritten contiguous dataset of `rows` elements of `type` (the
+ * file's own acquisition type when `type` is negative). */
+void
+ReplaceDataTable(const std::string & file, hid_t type, hsize_t rows)
+{
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t       ownType = -1;
+  if (H5Lexists(f, "/dataset/data", H5P_DEFAULT) > 0)
+  {
+    const hid_t old = H5Dopen2(f, "/dataset/data", H5P_DEFAULT);
+    ownType = H5Dget_type(old);
+    H5Dclose(old);
+    EXPECT_GE(H5Ldelete(f, "/dataset/data", H5P_DEFAULT), 0);
+  }
+  const hid_t space = H5Screate_simple(1, &rows, nullptr);
+  const hid_t d = H5Dcreate2(f, "/dataset/data", type >= 0 ? type : ownType, space, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT);
+  EXPECT_GE(d, 0);
+  H5Dclose(d);
+  H5Sclose(space);
+  if (ownType >= 0)
+    H5Tclose(ownType);
+  H5Fclose(f);
+}
+
 /** Writes the members of acquisition `row` that `rowType` names (an HDF5 partial compound
  * write: the others stay as stored), as a faulty converter or flipped bytes would leave them. */
 void
@@ -520,15 +545,8 @@ TEST(ISMRMRDReaderErrors, AcquisitionHeadersAreCheckedAgainstTheStoredData)
 
 TEST(ISMRMRDReaderErrors, DataThatIsNotAnAcquisitionTable)
 {
-  const auto  file = WriteFile("not_a_table.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 0);
-  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  const hsize_t size = 16;
-  const hid_t space = H5Screate_simple(1, &size, nullptr);
-  const hid_t d = H5Dcreate2(f, "/dataset/data", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  ASSERT_GE(d, 0);
-  H5Dclose(d);
-  H5Sclose(space);
-  H5Fclose(f);
+  const auto file = WriteFile("not_a_table.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 0);
+  ReplaceDataTable(file, H5T_NATIVE_FLOAT, 16);
   const auto message = ErrorOf([&] { ReadISMRMRD(file); });
   EXPECT_NE(message.find("not a table of ISMRMRD acquisitions"), std::string::npos) << message;
 }
@@ -537,20 +555,8 @@ TEST(ISMRMRDReaderErrors, DataThatIsNotAnAcquisitionTable)
 // the file's end that made HDF5 copy past its buffers): here 1000 contiguous rows never stored.
 TEST(ISMRMRDReaderErrors, StorageThatTheFileDoesNotHold)
 {
-  const auto  file = WriteFile("unstored.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 2);
-  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  const hid_t old = H5Dopen2(f, "/dataset/data", H5P_DEFAULT);
-  const hid_t type = H5Dget_type(old);
-  H5Dclose(old);
-  ASSERT_GE(H5Ldelete(f, "/dataset/data", H5P_DEFAULT), 0);
-  const hsize_t rows = 1000;
-  const hid_t   space = H5Screate_simple(1, &rows, nullptr);
-  const hid_t   d = H5Dcreate2(f, "/dataset/data", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  ASSERT_GE(d, 0);
-  H5Dclose(d);
-  H5Sclose(space);
-  H5Tclose(type);
-  H5Fclose(f);
+  const auto file = WriteFile("unstored.h5", [](ISMRMRD::IsmrmrdHeader &) {}, 2);
+  ReplaceDataTable(file, -1, 1000);
   const auto message = ErrorOf([&] { ReadISMRMRD(file); });
   EXPECT_NE(message.find("describes storage that the file does not hold"), std::string::npos) << message;
 }

@@ -255,8 +255,8 @@ TorchScriptDenoiser::TorchScriptDenoiser(const std::string & path, const std::st
   {
     throw std::invalid_argument("\"" + path + "\" returns non-finite values on a zero image at sigma 1");
   }
-  // oneDNN's convolutions are faster on channels-last input (the shipped prior: 17 % at 256 x 256
-  // on 2 cores). A model that cannot take that layout, or answers differently, keeps the standard.
+  // oneDNN's convolutions are faster on channels-last input (the shipped prior: about 15 % at
+  // 256 x 256 on 2 cores). A model that cannot take that layout, or answers differently, keeps the standard.
   if (m_Device.is_cpu())
   {
     const auto pattern = torch::sin(torch::arange(probe.numel(), torch::kFloat)).reshape(probe.sizes());
@@ -297,8 +297,8 @@ TorchScriptDenoiser::Denoise(const torch::Tensor & x, double sigma) const
     // Centre the image in the padded frame so the border the network sees is symmetric.
     planar = torch::constant_pad_nd(planar, { padW / 2, padW - padW / 2, padH / 2, padH - padH / 2 });
   }
-  // On the CPU a batch costs the same per image at 256 x 256 (inside the sampler's
-  // HeapReuseScope; 2 threads: 141, 144, 139 ms at batch 1, 2, 4) but its activations grow with
+  // On the CPU a batch costs about the same per image at 256 x 256 (inside the sampler's
+  // HeapReuseScope; 2 threads: 137, 129, 129 ms at batch 1, 2, 4) but its activations grow with
   // it, so large batches go through in chunks of at most 256 x 256 pixels (or one image).
   const int64_t chunk = m_Device.is_cpu() ? std::max<int64_t>(1, (256 * 256) / (planar.size(2) * planar.size(3)))
                                           : planar.size(0);

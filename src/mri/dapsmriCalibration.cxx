@@ -151,7 +151,7 @@ ESPIRiTCoilMaps(const RawSlice & slice, int kernelSize, double threshold, double
     // A product of two inverse FFTs is the inverse FFT of a cross-correlation, so G_cd is the
     // inverse FFT of R_cd[m] = sum_n sum_r k_nc[r + m] conj(k_nd[r]), whose (2 kh - 1) x (2 kw - 1)
     // lags sit around the centre (wrapped where the matrix is smaller): C x C image-size FFTs
-    // instead of keep x C of them and a small matrix product per pixel (5 times faster).
+    // instead of keep x C of them and a small matrix product per pixel.
     auto correlation = torch::zeros({ C, C, H, W }, kernels.options());
     for (int64_t my = 1 - kh; my < kh; ++my)
       for (int64_t mx = 1 - kw; mx < kw; ++mx)
