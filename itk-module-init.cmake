@@ -12,25 +12,56 @@ if(DAPSMRI_LIBFUZZER)
     message(FATAL_ERROR "DAPSMRI_LIBFUZZER needs Clang (CC=clang CXX=clang++) and -DDAPSMRI_BUILD_ITK=OFF: "
       "Debian's ITK headers accept only GCC")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=fuzzer-no-link,address,undefined;-fno-sanitize-recover=undefined;-fno-omit-frame-pointer>")
   add_link_options(-fsanitize=address,undefined)
 elseif(DAPSMRI_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=address,undefined;-fno-sanitize-recover=undefined;-fno-omit-frame-pointer>")
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-set(CMAKE_CXX_STANDARD 17)
+find_package(Torch REQUIRED)
+# C++17 for Debian's LibTorch 1.13 and LibTorch 2.x up to 2.11; later releases need C++20.
+if(NOT CMAKE_CXX_STANDARD)
+  if(Torch_VERSION VERSION_GREATER_EQUAL 2.12)
+    set(CMAKE_CXX_STANDARD 20)
+  else()
+    set(CMAKE_CXX_STANDARD 17)
+  endif()
+endif()
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 
-find_package(Torch REQUIRED)
-find_package(ISMRMRD REQUIRED)
-find_package(HDF5 REQUIRED COMPONENTS C) # the reader silences and checks HDF5 itself
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET fftw3f)
-find_library(FFTW3F_THREADS_LIBRARY NAMES fftw3f_threads HINTS ${FFTW3F_LIBRARY_DIRS} REQUIRED)
+# FFTW by plain search (no pkg-config): the GPU check finds it unpacked from Debian's .deb files
+# through CMAKE_PREFIX_PATH on machines without pkg-config.
+find_path(FFTW3F_INCLUDE_DIR fftw3.h REQUIRED)
+find_library(FFTW3F_LIBRARY NAMES fftw3f REQUIRED)
+find_library(FFTW3F_THREADS_LIBRARY NAMES fftw3f_threads REQUIRED)
+find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
+if(NOT TARGET DAPSMRI::FFTW3F)
+  add_library(DAPSMRI::FFTW3F INTERFACE IMPORTED)
+  set_target_properties(DAPSMRI::FFTW3F PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${FFTW3F_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${FFTW3F_THREADS_LIBRARY};${FFTW3F_LIBRARY}")
+endif()
 
+if(DAPSMRI_BUILD_ITK OR ITK_SOURCE_DIR)
+  find_package(ISMRMRD REQUIRED)
+  find_package(HDF5 REQUIRED COMPONENTS C) # the reader silences and checks HDF5 itself
+endif()
+
+# CUDA: the cuFFT SENSE kernels build wherever the toolkit is (CI has one, no GPU). The operator
+# that runs them on LibTorch's tensors and stream needs a LibTorch built with CUDA (Debian's is
+# CPU-only; a CUDA PyTorch's torch.utils.cmake_prefix_path has one).
+set(DAPSMRI_TORCH_CUDA OFF)
 if(DAPSMRI_USE_CUDA)
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    # Turing to Hopper as machine code, plus PTX for the GPUs that came after.
+    set(CMAKE_CUDA_ARCHITECTURES 75-real 80-real 86-real 89-real 90-real 90-virtual)
+  endif()
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
+  if(TARGET c10_cuda OR C10_CUDA_LIBRARY)
+    set(DAPSMRI_TORCH_CUDA ON)
+  endif()
+  message(STATUS "DAPSMRI: cuFFT backend on; LibTorch with CUDA: ${DAPSMRI_TORCH_CUDA}")
 endif()

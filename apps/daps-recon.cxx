@@ -35,7 +35,7 @@ and set the data-term noise level (tau) unless --tau is given.
                          as PATH's stem + _mask.nrrd (one slice only)
   --complex              write the complex reconstruction instead of its magnitude
   --model PATH           TorchScript prior (default: the shipped brain prior)
-  --device D             cpu | cuda:0 (default cpu)
+  --device D             cpu | cuda:N: where the whole DAPS loop runs (default cpu)
   --xml                  print the 3D Slicer module description and exit
 )";
 

@@ -24,7 +24,7 @@ reconstructs it with DAPS and writes the magnitude image (any ITK format: .nii.g
   --mask TYPE            random | equispaced | variable-density (phase-encode rows) | poisson
                          (2-D Poisson disc) (default random)
   --noise S              k-space noise std per real part (default 0.002)
-  --device D             cpu | cuda:0 for the prior (default cpu)
+  --device D             cpu | cuda:N: where the DAPS loop runs (default cpu)
   --png PATH             comparison montage (default: OUTPUT stem + _comparison.png)
   --std-output PATH      write the posterior standard deviation (needs --samples > 1)
   --save-inputs PREFIX   also write PREFIX_kspace.mha and PREFIX_maps.mha (complex x, y, coil),

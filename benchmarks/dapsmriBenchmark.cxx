@@ -1,16 +1,19 @@
-// Speed of the SENSE operator (FFTW against torch::fft), the network's cost per image by batch
-// size, and the cost breakdown of a DAPS run.
+// Speed of the SENSE operator (FFTW, or cuFFT on a GPU, against torch::fft), the network's cost
+// per image by batch size, the cost breakdown of a DAPS run and the default preset's time per slice.
 //
-//   dapsmri-benchmark [--model PATH] [--sizes 128,256] [--coils 8] [--steps 10] [--ode-steps 5]
-//                     [--mcmc-steps 100] [--threads N] [google-benchmark flags]
+//   dapsmri-benchmark [--device cpu|cuda:N] [--model PATH] [--sizes 128,256] [--coils 8] [--steps 10]
+//                     [--ode-steps 5] [--mcmc-steps 100] [--threads N] [google-benchmark flags]
 //
-// The floor ratio is total / (NFE x one denoiser forward + gradients x one bare FFTW
-// forward+inverse pair over all coils), all measured in the same run: 1.0 means the run spends
-// time on nothing but the network and the FFTs.
+// The floor ratio is total / (NFE x one denoiser forward + gradients x one bare forward+inverse
+// FFT pair over all coils), all measured in the same run: 1.0 means the run spends time on
+// nothing but the network and the FFTs. GPU timings wait for the device after each call.
 #include "dapsmriCenteredFFT.h"
 #include "dapsmriDenoiser.h"
 #include "dapsmriSENSEOperator.h"
 #include "dapsmriSampler.h"
+#ifdef DAPSMRI_CUDA_SENSE_OPERATOR
+#  include "dapsmriCudaSENSE.h"
+#endif
 
 #include <benchmark/benchmark.h>
 
@@ -26,16 +29,27 @@ using namespace dapsmri;
 
 struct Options
 {
+  std::string          device = "cpu";
   std::string          model;
   std::vector<int64_t> sizes{ 128, 256 };
   int64_t              coils = 8;
   int                  steps = 10, odeSteps = 5, mcmcSteps = 100, threads = 0;
 };
 
+torch::Device device = torch::kCPU; // --device
+
+/** Waits for the GPU's queued work, so that wall time covers it. */
+void
+Sync()
+{
+  if (device.is_cuda())
+    torch::cuda::synchronize();
+}
+
 struct Problem
 {
   torch::Tensor                       maps, mask, x, y;
-  std::unique_ptr<SENSEOperator>      fftw;
+  std::unique_ptr<Operator>           fast; // FFTW on the CPU, cuFFT on a GPU
   std::unique_ptr<TorchSENSEOperator> torchFFT;
 
   Problem(int64_t C, int64_t N)
@@ -44,12 +58,38 @@ struct Problem
     maps = torch::view_as_complex(torch::randn({ C, N, N, 2 }, g));
     maps = maps / maps.abs().pow(2).sum(0, true).sqrt(); // sum_c |S_c|^2 = 1, as ESPIRiT maps
     mask = (torch::rand({ N, N }, g) < 0.25).to(torch::kFloat);
-    x = torch::view_as_complex(torch::randn({ 1, N, N, 2 }, g));
-    fftw = std::make_unique<SENSEOperator>(maps, mask);
-    torchFFT = std::make_unique<TorchSENSEOperator>(maps, mask);
-    y = fftw->Forward(x);
+    x = torch::view_as_complex(torch::randn({ 1, N, N, 2 }, g)).to(device);
+    fast = MakeSENSEOperator(maps, mask, device);
+    torchFFT = std::make_unique<TorchSENSEOperator>(maps.to(device), mask.to(device));
+    y = fast->Forward(x);
   }
 };
+
+/** One bare forward + inverse FFT pair over C images of N x N, in place. */
+std::function<void()>
+BareFFTPair(int64_t C, int64_t N)
+{
+  if (device.is_cpu())
+  {
+    auto fft = std::make_shared<CenteredFFT>(C, N, N);
+    return [fft] {
+      fft->ExecuteForward();
+      fft->ExecuteInverse();
+    };
+  }
+  auto data = std::make_shared<torch::Tensor>(torch::zeros({ C, N, N }, torch::TensorOptions(torch::kComplexFloat).device(device)));
+#ifdef DAPSMRI_CUDA_SENSE_OPERATOR
+  return [data, C, N] {
+    cuda::RunFFTPair(C, N, N, reinterpret_cast<std::complex<float> *>(data->data_ptr<c10::complex<float>>()), nullptr);
+    Sync();
+  };
+#else
+  return [data] {
+    *data = torch::fft::ifft2(torch::fft::fft2(*data));
+    Sync();
+  };
+#endif
+}
 
 std::map<int64_t, std::unique_ptr<Problem>> problems;
 
@@ -67,9 +107,11 @@ double
 SecondsPerCall(F && f, int repeats)
 {
   f(); // warm-up: plans, caches
+  Sync();
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < repeats; ++i)
     f();
+  Sync();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / repeats;
 }
 
@@ -80,31 +122,32 @@ RegisterOperatorBenchmarks(const Options & o)
   {
     const int64_t C = o.coils;
     const std::string suffix = "/" + std::to_string(C) + "x" + std::to_string(N) + "x" + std::to_string(N);
-    benchmark::RegisterBenchmark(("BareFFTWPair" + suffix).c_str(), [C, N](benchmark::State & state) {
-      CenteredFFT fft(C, N, N);
+    const std::string fastName = device.is_cpu() ? "FFTW" : "CuFFT";
+    benchmark::RegisterBenchmark(("Bare" + fastName + "Pair" + suffix).c_str(), [C, N](benchmark::State & state) {
+      const auto pair = BareFFTPair(C, N);
       for (auto _ : state)
-      {
-        fft.ExecuteForward();
-        fft.ExecuteInverse();
-      }
+        pair();
     })->Unit(benchmark::kMillisecond);
     const std::map<std::string, std::function<void(Problem &, bool)>> ops{
-      { "Forward", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fftw->Forward(p.x) : p.torchFFT->Forward(p.x)); } },
-      { "Adjoint", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fftw->Adjoint(p.y) : p.torchFFT->Adjoint(p.y)); } },
+      { "Forward", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fast->Forward(p.x) : p.torchFFT->Forward(p.x)); } },
+      { "Adjoint", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fast->Adjoint(p.y) : p.torchFFT->Adjoint(p.y)); } },
       { "DataGradient",
         [](Problem & p, bool f) {
-          benchmark::DoNotOptimize(f ? p.fftw->DataGradient(p.x, p.y) : p.torchFFT->DataGradient(p.x, p.y));
+          benchmark::DoNotOptimize(f ? p.fast->DataGradient(p.x, p.y) : p.torchFFT->DataGradient(p.x, p.y));
         } },
     };
     for (const auto & [name, op] : ops)
     {
-      for (bool useFFTW : { true, false })
+      for (bool useFast : { true, false })
       {
-        benchmark::RegisterBenchmark(((useFFTW ? "FFTW" : "TorchFFT") + name + suffix).c_str(),
-                                     [C, N, op = op, useFFTW](benchmark::State & state) {
+        benchmark::RegisterBenchmark(((useFast ? fastName : std::string("TorchFFT")) + name + suffix).c_str(),
+                                     [C, N, op = op, useFast](benchmark::State & state) {
                                        auto & p = ProblemFor(C, N);
                                        for (auto _ : state)
-                                         op(p, useFFTW);
+                                       {
+                                         op(p, useFast);
+                                         Sync();
+                                       }
                                      })
           ->Unit(benchmark::kMillisecond);
       }
@@ -112,26 +155,30 @@ RegisterOperatorBenchmarks(const Options & o)
   }
 }
 
-/** The network's cost per image by batch size, with glibc's default heap and inside the
- * HeapReuseScope that every DAPS run holds. */
+/** The network's cost per image by batch size; on the CPU with glibc's default heap and inside
+ * the HeapReuseScope that every DAPS run holds. */
 void
 RunNetworkBatchTable(const Options & o, const Denoiser & prior)
 {
-  std::printf("\nNetwork time per image (ms) by batch size\n%-10s %6s %14s %14s\n", "size", "batch", "default_heap",
-              "heap_reuse");
+  const bool cpu = device.is_cpu();
+  std::printf("\nNetwork time per image (ms) by batch size on %s\n%-10s %6s %14s %14s\n", device.str().c_str(), "size",
+              "batch", cpu ? "default_heap" : "", cpu ? "heap_reuse" : "per_image");
   for (int64_t N : o.sizes)
-    for (int64_t B : { 1, 2, 4 })
+    for (int64_t B : cpu ? std::vector<int64_t>{ 1, 2, 4 } : std::vector<int64_t>{ 1, 2, 4, 8, 16 })
     {
       auto         g = at::detail::createCPUGenerator(2);
-      const auto   x = torch::view_as_complex(torch::randn({ B, N, N, 2 }, g));
-      const double plain = SecondsPerCall([&] { prior(x, 1.0); }, 3);
+      const auto   x = torch::view_as_complex(torch::randn({ B, N, N, 2 }, g)).to(device);
+      const double plain = cpu ? SecondsPerCall([&] { prior(x, 1.0); }, 3) : 0.0;
       double       reused = 0.0;
       {
         const HeapReuseScope heap;
-        reused = SecondsPerCall([&] { prior(x, 1.0); }, 3);
+        reused = SecondsPerCall([&] { prior(x, 1.0); }, cpu ? 3 : 10);
       }
-      std::printf("%-10s %6ld %14.1f %14.1f\n", (std::to_string(N) + "x" + std::to_string(N)).c_str(),
-                  static_cast<long>(B), 1e3 * plain / B, 1e3 * reused / B);
+      const auto name = std::to_string(N) + "x" + std::to_string(N);
+      if (cpu)
+        std::printf("%-10s %6ld %14.1f %14.1f\n", name.c_str(), static_cast<long>(B), 1e3 * plain / B, 1e3 * reused / B);
+      else
+        std::printf("%-10s %6ld %14s %14.2f\n", name.c_str(), static_cast<long>(B), "", 1e3 * reused / B);
     }
 }
 
@@ -149,7 +196,7 @@ RunDAPSBreakdown(const Options & o)
         break;
       }
   }
-  prior = std::make_unique<TorchScriptDenoiser>(model);
+  prior = std::make_unique<TorchScriptDenoiser>(model, device.str());
   std::printf("\nDAPS cost breakdown (prior %s, %ld parameters; %d annealing x %d ODE steps, %d Langevin steps)\n",
               model.c_str(), static_cast<long>(prior->Metadata().parameters), o.steps, o.odeSteps, o.mcmcSteps);
   RunNetworkBatchTable(o, *prior);
@@ -163,26 +210,37 @@ RunDAPSBreakdown(const Options & o)
     config.odeSteps = o.odeSteps;
     config.mcmc = MCMCMethod::Langevin; // the reference schedule's 1:20 ratio of network to FFT work
     config.mcmcSteps = o.mcmcSteps;
-    DAPSSampler sampler(*prior, *p.fftw, config);
+    DAPSSampler sampler(*prior, *p.fast, config);
     sampler.Run(p.y[0]);
     const auto & s = sampler.Statistics();
     // Unit costs in the same process, right after the run, with the run's heap settings.
     const HeapReuseScope heap;
     const double         net = SecondsPerCall([&] { (*prior)(p.x, 1.0); }, 5);
-    CenteredFFT  fft(o.coils, N, N);
-    const double pair = SecondsPerCall(
-      [&] {
-        fft.ExecuteForward();
-        fft.ExecuteInverse();
-      },
-      20);
-    const double grad = SecondsPerCall([&] { p.fftw->DataGradient(p.x, p.y); }, 20);
+    const double pair = SecondsPerCall(BareFFTPair(o.coils, N), 20);
+    const double grad = SecondsPerCall([&] { p.fast->DataGradient(p.x, p.y); }, 20);
     const double floor = s.totalSeconds / (s.denoiserEvaluations * net + s.dataGradients * pair);
     std::printf("%-12s %6ld %10.2f %9ld %10.2f %9.2f %9.2f %12.3f %12.3f %8.3f\n",
                 (std::to_string(o.coils) + "x" + std::to_string(N) + "x" + std::to_string(N)).c_str(),
                 static_cast<long>(s.denoiserEvaluations), s.denoiserSeconds, static_cast<long>(s.dataGradients),
                 s.mcmcSeconds, s.totalSeconds, 1e3 * net, 1e3 * pair, 1e3 * grad, floor);
   }
+  // The shipped defaults (daps-recon without flags) on one slice, then with 4 chains in one
+  // batch: the same work as 4 slices at once.
+  std::printf("\nDefault preset (%d annealing steps) on %s\n%-12s %8s %12s %14s\n", DAPSConfig{}.annealingSteps,
+              device.str().c_str(), "size", "batch", "seconds", "images_per_s");
+  for (int64_t N : o.sizes)
+    for (int batch : { 1, 4 })
+    {
+      auto &     p = ProblemFor(o.coils, N);
+      DAPSConfig config;
+      config.samples = batch;
+      DAPSSampler sampler(*prior, *p.fast, config);
+      sampler.Run(p.y[0]);
+      const double seconds = sampler.Statistics().totalSeconds;
+      std::printf("%-12s %8d %12.2f %14.2f\n",
+                  (std::to_string(o.coils) + "x" + std::to_string(N) + "x" + std::to_string(N)).c_str(), batch, seconds,
+                  batch / seconds);
+    }
 }
 
 std::vector<int64_t>
@@ -205,7 +263,9 @@ main(int argc, char * argv[])
   {
     const std::string a = argv[i];
     const bool        hasValue = i + 1 < argc;
-    if (a == "--model" && hasValue)
+    if (a == "--device" && hasValue)
+      o.device = argv[++i];
+    else if (a == "--model" && hasValue)
       o.model = argv[++i];
     else if (a == "--sizes" && hasValue)
       o.sizes = ParseSizes(argv[++i]);
@@ -223,7 +283,13 @@ main(int argc, char * argv[])
       rest.push_back(argv[i]);
   }
   at::set_num_threads(o.threads > 0 ? o.threads : AvailableCores());
-  std::printf("threads: %d\n", DefaultThreadCount());
+  device = torch::Device(o.device);
+  if (device.is_cuda() && !torch::cuda::is_available())
+  {
+    std::fprintf(stderr, "dapsmri-benchmark: --device %s, but LibTorch sees no CUDA device\n", o.device.c_str());
+    return 1;
+  }
+  std::printf("threads: %d, device: %s\n", DefaultThreadCount(), device.str().c_str());
   int restCount = static_cast<int>(rest.size());
   benchmark::Initialize(&restCount, rest.data());
   RegisterOperatorBenchmarks(o);

@@ -135,8 +135,14 @@ Reconstruct(const Prior & prior, const MultiCoilData & data, const Reconstructio
       config.tau = tau;
     }
     result.tau = config.tau;
-    DAPSSampler sampler(*prior.GetDenoiser(), *problem.op, config);
-    auto        samples = sampler.Run(y, progress);
+    // The loop runs on the prior's device with an operator for it; the intensity scale and the
+    // residual are computed once on the CPU.
+    const auto                device = prior.GetDenoiser()->Device();
+    std::unique_ptr<Operator> deviceOperator;
+    if (!device.is_cpu())
+      deviceOperator = MakeSENSEOperator(problem.maps, problem.mask, device, settings.threads);
+    DAPSSampler sampler(*prior.GetDenoiser(), deviceOperator ? *deviceOperator : *problem.op, config);
+    auto        samples = sampler.Run(y, progress).to(torch::kCPU);
     result.statistics = sampler.Statistics();
 
     auto mean = samples.mean(0);
@@ -173,7 +179,7 @@ SamplePrior(const Prior & prior, int64_t height, int64_t width, int count, const
     torch::NoGradGuard     noGrad;
     NullOperator       nothing(height, width);
     DAPSSampler        sampler(*prior.GetDenoiser(), nothing, config);
-    auto               samples = sampler.Run(torch::zeros({ 1 }, torch::kComplexFloat), progress).contiguous();
+    auto samples = sampler.Run(torch::zeros({ 1 }, torch::kComplexFloat), progress).to(torch::kCPU).contiguous();
     const auto *       p = reinterpret_cast<const std::complex<float> *>(samples.data_ptr<c10::complex<float>>());
     return std::vector<std::complex<float>>(p, p + samples.numel());
   });

@@ -1,4 +1,7 @@
 #include "dapsmriSENSEOperator.h"
+#ifdef DAPSMRI_CUDA_SENSE_OPERATOR
+#  include "dapsmriCudaSENSEOperator.h"
+#endif
 #include "dapsmriTestUtilities.h"
 
 #include <gtest/gtest.h>
@@ -67,6 +70,35 @@ TEST_P(SENSEOperatorTest, ForwardIsMaskedCoilFFT)
   // Unsampled entries are exactly zero; sampled ones are the coil images' spectra.
   EXPECT_EQ((y * (1 - mask)).abs().max().item<float>(), 0.0f);
   EXPECT_LT(t::RelativeError(y, dapsmri::CenteredFFT2(x.unsqueeze(1) * maps) * mask), 1e-5);
+}
+
+TEST_P(SENSEOperatorTest, TheOperatorForACUDADeviceMatchesFFTW)
+{
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device is available to LibTorch";
+  const auto [B, C, H, W] = GetParam();
+  auto          maps = t::RandomComplex({ C, H, W }, 12);
+  auto          mask = RandomMask(H, W, 13);
+  SENSEOperator fftw(maps, mask);
+  const auto    gpu = dapsmri::MakeSENSEOperator(maps, mask, torch::kCUDA);
+  auto          x = t::RandomComplex({ B, H, W }, 14);
+  auto          y = t::RandomComplex({ B, C, H, W }, 15) * mask;
+  const auto    onGPU = [](const torch::Tensor & v) { return v.to(torch::kCUDA); };
+  EXPECT_LT(t::RelativeError(gpu->Forward(onGPU(x)).cpu(), fftw.Forward(x)), 1e-5);
+  EXPECT_LT(t::RelativeError(gpu->Adjoint(onGPU(y)).cpu(), fftw.Adjoint(y)), 1e-5);
+  EXPECT_LT(t::RelativeError(gpu->DataGradient(onGPU(x), onGPU(y)).cpu(), fftw.DataGradient(x, y)), 1e-5);
+  EXPECT_LT(t::RelativeError(gpu->Normal(onGPU(x)).cpu(), fftw.Normal(x)), 1e-5);
+#ifdef DAPSMRI_CUDA_SENSE_OPERATOR
+  EXPECT_NE(dynamic_cast<const dapsmri::CudaSENSEOperator *>(gpu.get()), nullptr);
+  EXPECT_THROW(gpu->Forward(x), std::invalid_argument); // a host tensor is refused, not copied
+#endif
+}
+
+TEST(SENSEOperator, TheCPUOperatorIsTheFFTWOne)
+{
+  const auto op = dapsmri::MakeSENSEOperator(torch::ones({ 2, 4, 4 }, torch::kComplexFloat), torch::ones({ 4, 4 }),
+                                             torch::kCPU);
+  EXPECT_NE(dynamic_cast<const SENSEOperator *>(op.get()), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, SENSEOperatorTest,

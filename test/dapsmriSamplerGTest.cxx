@@ -154,9 +154,35 @@ struct GaussianProblem
     return { ((mean - postMean).abs() / postStd).max().item<double>(), (std / postStd - 1.0).abs().max().item<double>() };
   }
 };
+
+// The analytic tests run on every device: the CPU, and a CUDA device where LibTorch has one (the
+// cuFFT SENSE operator where this build has it, with the noise drawn on the device).
+class DAPSPosterior : public ::testing::TestWithParam<std::string>
+{
+protected:
+  void SetUp() override
+  {
+    if (GetParam() != "cpu" && !torch::cuda::is_available())
+      GTEST_SKIP() << "no CUDA device is available to LibTorch";
+  }
+
+  /** DAPS with the problem's Gaussian prior and operator on the parameter's device; the samples
+   * come back to the CPU. */
+  torch::Tensor Sample(const GaussianProblem & problem, const DAPSConfig & config, DAPSStatistics * statistics = nullptr)
+  {
+    const torch::Device device(GetParam());
+    GaussianDenoiser    prior(problem.mu.to(device), torch::tensor(problem.s * problem.s).to(device));
+    auto                op = dapsmri::MakeSENSEOperator(problem.maps, problem.mask, device);
+    DAPSSampler         sampler(prior, *op, config);
+    auto                samples = sampler.Run(problem.y).to(torch::kCPU);
+    if (statistics)
+      *statistics = sampler.Statistics();
+    return samples;
+  }
+};
 } // namespace
 
-TEST(DAPSPosterior, ExactGaussianStepGivesTheAnalyticPosterior)
+TEST_P(DAPSPosterior, ExactGaussianStepGivesTheAnalyticPosterior)
 {
   GaussianProblem problem(0.1);
   const int       B = 4000;
@@ -164,15 +190,14 @@ TEST(DAPSPosterior, ExactGaussianStepGivesTheAnalyticPosterior)
   config.annealingSteps = 20;
   config.mcmc = MCMCMethod::ExactGaussian;
   config.cgIterations = 60; // 60 real unknowns: CG is exact after at most 60 steps
-  GaussianDenoiser prior(problem.mu, torch::tensor(problem.s * problem.s));
-  DAPSSampler      sampler(prior, *problem.op, config);
-  auto             samples = sampler.Run(problem.y);
+  DAPSStatistics statistics;
+  auto           samples = Sample(problem, config, &statistics);
   const auto [meanError, stdError] = problem.Errors(samples);
   // Monte Carlo only: the standard error of a mean is std / sqrt(B), of a std std / sqrt(2B);
   // 4.5 standard errors over 60 components keep the false-alarm rate below 1e-3.
   EXPECT_LT(meanError, 4.5 / std::sqrt(B));
   EXPECT_LT(stdError, 4.5 / std::sqrt(2.0 * B));
-  EXPECT_EQ(sampler.Statistics().denoiserEvaluations, config.annealingSteps);
+  EXPECT_EQ(statistics.denoiserEvaluations, config.annealingSteps);
 }
 
 // The conditional-mean step replaces each draw of p(x0 | x_t, y) by its mean E[x0 | x_t, y]. For a
@@ -181,7 +206,7 @@ TEST(DAPSPosterior, ExactGaussianStepGivesTheAnalyticPosterior)
 // the analytic posterior mean (up to sigma_min-independent terms of order s^2 / sigma_max^2 =
 // 2.5e-5), and every per-component std is at most the posterior std; both for the bare method
 // and for the default ("mri") preset with this problem's tau.
-TEST(DAPSPosterior, ConditionalMeanStepAveragesToTheAnalyticPosteriorMean)
+TEST_P(DAPSPosterior, ConditionalMeanStepAveragesToTheAnalyticPosteriorMean)
 {
   GaussianProblem problem(0.1);
   const int       B = 4000;
@@ -196,18 +221,16 @@ TEST(DAPSPosterior, ConditionalMeanStepAveragesToTheAnalyticPosteriorMean)
   preset.cgIterations = 60; // exact for 60 real unknowns, so only Monte Carlo error remains
   for (const auto & config : { bare, preset })
   {
-    GaussianDenoiser prior(problem.mu, torch::tensor(problem.s * problem.s));
-    DAPSSampler      sampler(prior, *problem.op, config);
-    auto             samples = sampler.Run(problem.y);
-    auto real = GaussianProblem::Real(samples);
+    DAPSStatistics statistics;
+    auto           real = GaussianProblem::Real(Sample(problem, config, &statistics));
     auto mean = real.mean(0), std = real.std(0);
     EXPECT_LT(((mean - problem.postMean).abs() / std.clamp_min(1e-12) * std::sqrt(B)).max().item<double>(), 4.5);
     EXPECT_LT((std / problem.postStd).max().item<double>(), 1.0 + 4.5 / std::sqrt(2.0 * B));
-    EXPECT_EQ(sampler.Statistics().denoiserEvaluations, config.annealingSteps * config.odeSteps);
+    EXPECT_EQ(statistics.denoiserEvaluations, config.annealingSteps * config.odeSteps);
   }
 }
 
-TEST(DAPSPosterior, LangevinAndHMCMatchTheAnalyticPosterior)
+TEST_P(DAPSPosterior, LangevinAndHMCMatchTheAnalyticPosterior)
 {
   // Langevin only approximates the Gaussian step: it must mix within each annealing level
   // (lr * lambda_min * steps >> 1) and carries a discretisation bias of relative size
@@ -228,20 +251,22 @@ TEST(DAPSPosterior, LangevinAndHMCMatchTheAnalyticPosterior)
     config.stepSize = 0.004;
     config.stepSizeMinRatio = 1.0;
     config.hmcMomentum = 0.8;
-    GaussianDenoiser prior(problem.mu, torch::tensor(problem.s * problem.s));
-    DAPSSampler      sampler(prior, *problem.op, config);
-    auto             samples = sampler.Run(problem.y);
-    const double     rFinal = 0.5 * problem.s / std::sqrt(0.25 + problem.s * problem.s);
+    DAPSStatistics statistics;
+    auto           samples = Sample(problem, config, &statistics);
+    const double   rFinal = 0.5 * problem.s / std::sqrt(0.25 + problem.s * problem.s);
     const double     lambdaMax = torch::linalg_eigvalsh(problem.precision).max().item<double>() -
                              1.0 / (problem.s * problem.s) + 1.0 / (rFinal * rFinal);
     const double bias = config.stepSize * lambdaMax / 4.0;
     const auto [meanError, stdError] = problem.Errors(samples);
     EXPECT_LT(meanError, 4.5 / std::sqrt(B)) << (method == MCMCMethod::HMC ? "HMC" : "Langevin");
     EXPECT_LT(stdError, 4.5 / std::sqrt(2.0 * B) + bias) << (method == MCMCMethod::HMC ? "HMC" : "Langevin");
-    EXPECT_EQ(sampler.Statistics().dataGradients,
+    EXPECT_EQ(statistics.dataGradients,
               config.annealingSteps * (config.mcmcSteps + (method == MCMCMethod::HMC ? 1 : 0)));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, DAPSPosterior, ::testing::Values("cpu", "cuda"),
+                         [](const ::testing::TestParamInfo<std::string> & info) { return info.param; });
 
 // ---------------------------------------------------------------------------------------------
 // A two-component Gaussian mixture whose posterior is bimodal: the modes differ along an image

@@ -27,7 +27,7 @@ Denoiser::operator()(const torch::Tensor & x, double sigma) const
 // ---------------------------------------------------------------------------------------------
 GaussianDenoiser::GaussianDenoiser(torch::Tensor mean, torch::Tensor variance)
   : m_Mean(mean.to(torch::kComplexFloat))
-  , m_Variance(variance.to(torch::kFloat))
+  , m_Variance(variance.to(mean.device(), torch::kFloat))
 {
   if ((m_Variance <= 0).any().item<bool>())
   {
@@ -83,7 +83,7 @@ GaussianMixtureDenoiser::Responsibilities(const torch::Tensor & x, double sigma)
   // n = 2 H W real dimensions; computed in double, normalised with log-sum-exp.
   const int64_t B = x.size(0), K = m_Means.size(0);
   const double  n = 2.0 * static_cast<double>(x.size(1) * x.size(2));
-  auto          logits = torch::empty({ B, K }, torch::kDouble);
+  auto          logits = torch::empty({ B, K }, x.options().dtype(torch::kDouble));
   for (int64_t k = 0; k < K; ++k)
   {
     const double v = m_Variances[k] + sigma * sigma;
@@ -200,9 +200,22 @@ TorchScriptDenoiser::TorchScriptDenoiser(const std::string & path, const std::st
   {
     throw std::invalid_argument("unknown device \"" + device + "\" (use cpu or cuda:N)");
   }
+  if (!m_Device.is_cpu() && !m_Device.is_cuda())
+  {
+    throw std::invalid_argument("unsupported device \"" + device + "\" (use cpu or cuda:N)");
+  }
   if (m_Device.is_cuda() && !torch::cuda::is_available())
   {
     throw std::invalid_argument("device " + device + " was requested but no CUDA device is available to LibTorch");
+  }
+  if (m_Device.is_cuda() && m_Device.index() >= static_cast<int>(torch::cuda::device_count()))
+  {
+    throw std::invalid_argument("device " + device + " does not exist: LibTorch sees " +
+                                std::to_string(torch::cuda::device_count()) + " CUDA devices");
+  }
+  if (m_Device.is_cuda() && !m_Device.has_index())
+  {
+    m_Device = torch::Device(torch::kCUDA, 0); // so that tensors and the prior compare equal
   }
   if (!std::ifstream(path).good())
   {
@@ -306,7 +319,7 @@ TorchScriptDenoiser::Denoise(const torch::Tensor & x, double sigma) const
   for (int64_t start = 0; start < planar.size(0); start += chunk)
   {
     const int64_t n = std::min(chunk, planar.size(0) - start);
-    parts.push_back(RunPlanar(planar.narrow(0, start, n).contiguous(m_Layout), sigma).to(torch::kCPU, torch::kFloat));
+    parts.push_back(RunPlanar(planar.narrow(0, start, n).contiguous(m_Layout), sigma).to(x.device(), torch::kFloat));
   }
   auto out = parts.size() == 1 ? parts.front() : torch::cat(parts);
   out = out.narrow(2, padH / 2, H).narrow(3, padW / 2, W);

@@ -33,6 +33,8 @@ public:
   virtual ~Denoiser() = default;
   torch::Tensor                 operator()(const torch::Tensor & x, double sigma) const;
   virtual const PriorMetadata & Metadata() const = 0;
+  /** Where the prior computes; DAPS runs its whole loop there. */
+  virtual torch::Device Device() const { return torch::kCPU; }
   /** Number of (batched) denoiser evaluations since construction: the NFE. */
   int64_t Evaluations() const { return m_Evaluations.load(); }
 
@@ -45,12 +47,14 @@ private:
 
 /** Exact denoiser of a Gaussian prior x ~ N(mean, variance) with independent real and
  * imaginary parts: D(x; s) = (variance x + s^2 mean) / (variance + s^2).
- * mean: [H, W] complex (or a scalar); variance: [H, W] (diagonal) or a scalar (isotropic). */
+ * mean: [H, W] complex (or a scalar); variance: [H, W] (diagonal) or a scalar (isotropic); the
+ * prior lives on the mean's device. */
 class GaussianDenoiser : public Denoiser
 {
 public:
   GaussianDenoiser(torch::Tensor mean, torch::Tensor variance);
   const PriorMetadata & Metadata() const override { return m_Metadata; }
+  torch::Device         Device() const override { return m_Mean.device(); }
 
 protected:
   torch::Tensor Denoise(const torch::Tensor & x, double sigma) const override;
@@ -67,6 +71,7 @@ class GaussianMixtureDenoiser : public Denoiser
 public:
   GaussianMixtureDenoiser(torch::Tensor means, std::vector<double> weights, std::vector<double> variances);
   const PriorMetadata & Metadata() const override { return m_Metadata; }
+  torch::Device         Device() const override { return m_Means.device(); }
 
   /** Posterior responsibilities of the components given x at noise level sigma: [B, K]. */
   torch::Tensor Responsibilities(const torch::Tensor & x, double sigma) const;
@@ -92,6 +97,7 @@ public:
 
   explicit TorchScriptDenoiser(const std::string & path, const std::string & device = "cpu");
   const PriorMetadata & Metadata() const override { return m_Metadata; }
+  torch::Device         Device() const override { return m_Device; }
 
 protected:
   torch::Tensor Denoise(const torch::Tensor & x, double sigma) const override;

@@ -39,6 +39,17 @@ HeapMutex()
   return mutex;
 }
 int heapReuseScopes = 0; // guarded by HeapMutex()
+
+/** A generator of its own for the run's device, seeded: the noise is drawn where it is used. */
+at::Generator
+MakeGenerator(const torch::Device & device, uint64_t seed)
+{
+  if (device.is_cpu())
+    return at::detail::createCPUGenerator(seed);
+  auto generator = at::globalContext().defaultGenerator(device).clone();
+  generator.set_current_seed(seed);
+  return generator;
+}
 } // namespace
 
 HeapReuseScope::HeapReuseScope()
@@ -113,7 +124,8 @@ DAPSSampler::DAPSSampler(const Denoiser & prior, const Operator & op, DAPSConfig
   : m_Prior(prior)
   , m_Operator(op)
   , m_Config(config)
-  , m_Generator(at::detail::createCPUGenerator(config.seed))
+  , m_Device(prior.Device())
+  , m_Generator(MakeGenerator(m_Device, config.seed))
 {
   Validate(m_Config);
   if ((m_Config.mcmc == MCMCMethod::ExactGaussian || m_Config.mcmc == MCMCMethod::ConditionalMean) &&
@@ -130,7 +142,7 @@ DAPSSampler::Noise(const std::vector<int64_t> & shape)
   // Independent N(0, 1) real and imaginary parts: the real-coordinate noise of the sampler.
   std::vector<int64_t> realShape = shape;
   realShape.push_back(2);
-  return torch::view_as_complex(torch::randn(realShape, m_Generator, torch::kFloat));
+  return torch::view_as_complex(torch::randn(realShape, m_Generator, torch::TensorOptions(torch::kFloat).device(m_Device)));
 }
 
 torch::Tensor
@@ -183,7 +195,7 @@ DAPSSampler::Langevin(const torch::Tensor & x0hat, const torch::Tensor & y, doub
 {
   auto         x = x0hat.clone();
   const double noise = std::sqrt(2.0 * lr);
-  auto         epsilon = torch::empty({ x.size(0), x.size(1), x.size(2), 2 }); // refilled in place
+  auto         epsilon = torch::empty({ x.size(0), x.size(1), x.size(2), 2 }, x.options().dtype(torch::kFloat)); // refilled in place
   for (int j = 0; j < m_Config.mcmcSteps; ++j)
   {
     auto g = PosteriorGradient(x, x0hat, y, r);
@@ -253,7 +265,7 @@ DAPSSampler::NormalOperatorNorm() const
   // stream stays as it was); 30 iterations come within a percent of the largest eigenvalue.
   const auto shape = m_Operator.ImageShape();
   auto       v = torch::view_as_complex(
-    torch::randn({ 1, shape[0], shape[1], 2 }, at::detail::createCPUGenerator(20260205), torch::kFloat));
+    torch::randn({ 1, shape[0], shape[1], 2 }, at::detail::createCPUGenerator(20260205), torch::kFloat).to(m_Device));
   double norm = 0.0;
   for (int i = 0; i < 30; ++i)
   {
@@ -302,7 +314,7 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   {
     yShape.push_back(s);
   }
-  const auto y = yOne.to(torch::kComplexFloat).unsqueeze(0).expand(yShape).contiguous();
+  const auto y = yOne.to(m_Device, torch::kComplexFloat).unsqueeze(0).expand(yShape).contiguous();
 
   const int  K = m_Config.annealingSteps;
   const auto sigmas = PolynomialSigmas(K, m_Config.sigmaMax, m_Config.sigmaMin, 0.0);

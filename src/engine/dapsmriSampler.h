@@ -48,15 +48,16 @@ void Validate(const DAPSConfig & config);
 /** Decoupled Annealing Posterior Sampling (Zhang et al., arXiv 2407.01521).
  * For each annealing level sigma_k: x0_hat from x_t with the probability-flow ODE, then MCMC
  * on ||A x0 - y||^2 / (2 tau^2) + ||x0 - x0_hat||^2 / (2 r^2), then x_t = x0 + sigma_{k+1} n.
- * All `samples` chains run together as one batch. Reproducible for a given seed and thread
- * count. */
+ * All `samples` chains run together as one batch, on the prior's device (the operator must
+ * take tensors there), with the noise drawn there by a seeded generator: nothing goes back to
+ * the host inside an annealing level. Reproducible for a given seed, device and thread count. */
 class DAPSSampler
 {
 public:
   DAPSSampler(const Denoiser & prior, const Operator & op, DAPSConfig config);
 
-  /** y: the measurement of one image, without batch dimension (for SENSE: [C, H, W]).
-   * Returns the samples [samples, H, W]. */
+  /** y: the measurement of one image, without batch dimension (for SENSE: [C, H, W]), on any
+   * device. Returns the samples [samples, H, W] on the prior's device. */
   torch::Tensor Run(const torch::Tensor & y, const ProgressCallback & progress = {});
 
   const DAPSStatistics & Statistics() const { return m_Statistics; }
@@ -81,6 +82,7 @@ private:
   const Operator & m_Operator;
   DAPSConfig       m_Config;
   DAPSStatistics   m_Statistics;
+  torch::Device    m_Device; // the prior's: the whole loop runs there
   at::Generator    m_Generator;
 };
 

@@ -1,5 +1,9 @@
 #include "dapsmriSENSEOperator.h"
 
+#ifdef DAPSMRI_CUDA_SENSE_OPERATOR
+#  include "dapsmriCudaSENSEOperator.h"
+#endif
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -83,8 +87,8 @@ ForEachShiftedPiece(int64_t n, F && f)
 }
 } // namespace
 
-SENSEOperator::SENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask, int threads)
-  : m_Threads(threads)
+void
+CheckSENSEInputs(const torch::Tensor & coilMaps, const torch::Tensor & mask)
 {
   if (coilMaps.dim() != 3 || !coilMaps.is_complex())
   {
@@ -99,6 +103,25 @@ SENSEOperator::SENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor
         << "] like the coil sensitivities, got " << mask.sizes();
     throw std::invalid_argument(msg.str());
   }
+}
+
+void
+CheckKSpaceBatch(const torch::Tensor & y, int64_t batch, int64_t coils, int64_t height, int64_t width)
+{
+  if (y.scalar_type() != torch::kComplexFloat || y.dim() != 4 || y.size(0) != batch || y.size(1) != coils ||
+      y.size(2) != height || y.size(3) != width)
+  {
+    std::ostringstream msg;
+    msg << "k-space must be a complex float tensor [" << batch << ", " << coils << ", " << height << ", "
+        << width << "], got " << y.scalar_type() << " " << y.sizes();
+    throw std::invalid_argument(msg.str());
+  }
+}
+
+SENSEOperator::SENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask, int threads)
+  : m_Threads(threads)
+{
+  CheckSENSEInputs(coilMaps, mask);
   m_Coils = coilMaps.size(0);
   m_Height = coilMaps.size(1);
   m_Width = coilMaps.size(2);
@@ -109,19 +132,6 @@ SENSEOperator::SENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor
   for (int64_t y = 0; y < m_Height; ++y)
   {
     m_RowSampled.push_back(sampled[y].item<float>() > 0.0f);
-  }
-}
-
-void
-SENSEOperator::CheckKSpace(const torch::Tensor & y, int64_t batch) const
-{
-  if (y.scalar_type() != torch::kComplexFloat || y.dim() != 4 || y.size(0) != batch || y.size(1) != m_Coils ||
-      y.size(2) != m_Height || y.size(3) != m_Width)
-  {
-    std::ostringstream msg;
-    msg << "k-space must be a complex float tensor [" << batch << ", " << m_Coils << ", " << m_Height << ", "
-        << m_Width << "], got " << y.scalar_type() << " " << y.sizes();
-    throw std::invalid_argument(msg.str());
   }
 }
 
@@ -279,7 +289,7 @@ SENSEOperator::Forward(const torch::Tensor & xIn) const
 torch::Tensor
 SENSEOperator::Adjoint(const torch::Tensor & yIn) const
 {
-  CheckKSpace(yIn, yIn.dim() == 4 ? yIn.size(0) : 1);
+  CheckKSpaceBatch(yIn, yIn.dim() == 4 ? yIn.size(0) : 1, m_Coils, m_Height, m_Width);
   const auto    y = yIn.contiguous();
   const int64_t B = y.size(0);
   auto          x = torch::empty({ B, m_Height, m_Width }, y.options());
@@ -292,7 +302,7 @@ torch::Tensor
 SENSEOperator::DataGradient(const torch::Tensor & xIn, const torch::Tensor & yIn) const
 {
   CheckImageBatch(xIn, ImageShape(), "the image");
-  CheckKSpace(yIn, xIn.size(0));
+  CheckKSpaceBatch(yIn, xIn.size(0), m_Coils, m_Height, m_Width);
   CountGradient();
   const auto x = xIn.contiguous();
   const auto y = yIn.contiguous();
@@ -327,28 +337,22 @@ torch::Tensor
 CenteredFFT2(const torch::Tensor & x)
 {
   const std::vector<int64_t> dims{ -2, -1 };
-  return torch::fft::fftshift(torch::fft::fft2(torch::fft::ifftshift(x, dims), c10::nullopt, dims, "ortho"), dims);
+  return torch::fft::fftshift(torch::fft::fft2(torch::fft::ifftshift(x, dims), {}, dims, "ortho"), dims);
 }
 
 torch::Tensor
 CenteredIFFT2(const torch::Tensor & k)
 {
   const std::vector<int64_t> dims{ -2, -1 };
-  return torch::fft::fftshift(torch::fft::ifft2(torch::fft::ifftshift(k, dims), c10::nullopt, dims, "ortho"), dims);
+  return torch::fft::fftshift(torch::fft::ifft2(torch::fft::ifftshift(k, dims), {}, dims, "ortho"), dims);
 }
 
 TorchSENSEOperator::TorchSENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask)
-  : m_CoilMaps(coilMaps.to(torch::kComplexFloat).contiguous())
-  , m_Mask((mask != 0).to(coilMaps.device(), torch::kFloat))
-  , m_Support(SensitiveRegion(m_CoilMaps))
 {
-  if (coilMaps.dim() != 3 || mask.dim() != 2 || mask.size(0) != coilMaps.size(1) || mask.size(1) != coilMaps.size(2))
-  {
-    std::ostringstream msg;
-    msg << "coil sensitivities [C, H, W] and mask [H, W] do not match: " << coilMaps.sizes() << " and "
-        << mask.sizes();
-    throw std::invalid_argument(msg.str());
-  }
+  CheckSENSEInputs(coilMaps, mask);
+  m_CoilMaps = coilMaps.to(torch::kComplexFloat).contiguous();
+  m_Mask = (mask != 0).to(coilMaps.device(), torch::kFloat);
+  m_Support = SensitiveRegion(m_CoilMaps);
 }
 
 torch::Tensor
@@ -369,6 +373,18 @@ TorchSENSEOperator::DataGradient(const torch::Tensor & x, const torch::Tensor & 
 {
   CountGradient();
   return Adjoint(Forward(x) - y);
+}
+
+std::unique_ptr<Operator>
+MakeSENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask, const torch::Device & device, int threads)
+{
+  if (device.is_cpu())
+    return std::make_unique<SENSEOperator>(coilMaps, mask, threads);
+#ifdef DAPSMRI_CUDA_SENSE_OPERATOR
+  if (device.is_cuda())
+    return std::make_unique<CudaSENSEOperator>(coilMaps, mask, device);
+#endif
+  return std::make_unique<TorchSENSEOperator>(coilMaps.to(device), mask.to(device));
 }
 
 } // namespace dapsmri

@@ -54,7 +54,6 @@ private:
   };
   /** Runs `chain` over every (image, coil) pair of a batch of `batch` images. */
   void Run(Chain chain, const Complex * x, const Complex * y, Complex * out, int64_t batch) const;
-  void CheckKSpace(const torch::Tensor & y, int64_t batch) const;
 
   /** One share of the (image, coil) pairs: its own FFT workspace and, for the chains that
    * end in image space, its own partial sums over coils. */
@@ -95,6 +94,16 @@ private:
   torch::Tensor m_Mask;     // [H, W] float
   torch::Tensor m_Support;  // [H, W] float, or undefined
 };
+
+/** Throws std::invalid_argument unless coilMaps is complex [C, H, W] and mask [H, W]. */
+void CheckSENSEInputs(const torch::Tensor & coilMaps, const torch::Tensor & mask);
+/** Throws std::invalid_argument unless y is complex float k-space [batch, coils, height, width]. */
+void CheckKSpaceBatch(const torch::Tensor & y, int64_t batch, int64_t coils, int64_t height, int64_t width);
+
+/** The SENSE operator for `device`: the FFTW one on the CPU, the cuFFT one on a GPU where this
+ * build has it (-DDAPSMRI_USE_CUDA=ON with a CUDA LibTorch), else the torch::fft one. */
+std::unique_ptr<Operator> MakeSENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask,
+                                            const torch::Device & device, int threads = 0);
 
 /** Where some coil is sensitive, [H, W] float 0 / 1; undefined when every pixel is. */
 torch::Tensor SensitiveRegion(const torch::Tensor & coilMaps);
