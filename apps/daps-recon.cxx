@@ -36,6 +36,8 @@ and set the data-term noise level (tau) unless --tau is given.
   --complex              write the complex reconstruction instead of its magnitude
   --model PATH           TorchScript prior (default: the shipped brain prior)
   --device D             cpu | cuda:N: where the whole DAPS loop runs (default cpu)
+  --slice-batch N        slices of a volume run as one batch; 0: 4 slices of 256 x 256 per sample
+                         on the CPU, 32 on a GPU (default 0)
   --xml                  print the 3D Slicer module description and exit
 )";
 
@@ -139,6 +141,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   using Clock = std::chrono::steady_clock;
   const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   double     readSeconds = 0.0, calibrationSeconds = 0.0, dapsSeconds = 0.0, writeSeconds = 0.0;
+  const int  sliceBatch = args.Int("slice-batch", 0, MaximumSliceBatch); // checked before any work
   auto       start = Clock::now();
   ISMRMRDReadOptions options;
   options.dataset = args.Get("dataset");
@@ -157,71 +160,119 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     throw std::invalid_argument("coil maps from a file fit one slice; this file has " +
                                 std::to_string(data.slices.size()) + " (use --coil-maps espirit or walsh)");
 
-  auto              filter = app::FilterType::New();
-  const bool        adjointOnly = args.Has("adjoint-only");
-  const std::string model = adjointOnly ? std::string("none (zero-filled)") : app::ConfigureFilter(filter, args, false);
-  if (!adjointOnly)
-    app::ObserveProgress(filter, "DAPS reconstruction");
-
+  const bool adjointOnly = args.Has("adjoint-only");
   CheckStackable(data.slices);
-  auto magnitude = MakeVolume<Volume>(data.slices);
-  auto complexVolume = MakeVolume<ComplexVolume>(data.slices);
-  auto deviation = MakeVolume<Volume>(data.slices);
-  double seconds = 0.0, residual = 0.0;
-  int64_t nfe = 0, gradients = 0;
-  for (size_t i = 0; i < data.slices.size(); ++i)
+  auto          magnitude = MakeVolume<Volume>(data.slices);
+  auto          complexVolume = MakeVolume<ComplexVolume>(data.slices);
+  auto          deviation = MakeVolume<Volume>(data.slices);
+  const int64_t H = data.slices.front().height, W = data.slices.front().width, C = data.slices.front().coils;
+  const size_t  plane = static_cast<size_t>(H * W), slices = data.slices.size();
+
+  // Coil maps of every slice first: the slices then run together.
+  std::vector<std::vector<std::complex<float>>> maps(slices);
+  for (size_t i = 0; i < slices; ++i)
   {
     const auto & s = data.slices[i];
-    if (noiseStd > 0.0 && !args.Given("tau"))
-      filter->SetNoiseStandardDeviation(noiseStd / std::sqrt(static_cast<double>(s.averages))); // averaging lowers it
-    filter->SetKSpace(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils));
-    filter->SetMask(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1));
     start = Clock::now();
-    app::MultiCoilImage::Pointer maps;
     {
       const ThreadCountScope threads(args.Int("threads", 0, MaximumThreads)); // calibration on every core too
-      maps = !estimate ? app::ReadMultiCoil(mapsChoice)
-                       : ToImage<app::MultiCoilImage>(mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s),
-                                                      s.height, s.width, s.coils);
+      if (!estimate)
+      {
+        const auto image = app::ReadMultiCoil(mapsChoice);
+        const auto size = image->GetLargestPossibleRegion().GetSize();
+        if (size[0] != static_cast<itk::SizeValueType>(W) || size[1] != static_cast<itk::SizeValueType>(H) ||
+            image->GetNumberOfComponentsPerPixel() != static_cast<unsigned int>(C))
+          throw std::invalid_argument("the coil maps in " + mapsChoice + " are " + std::to_string(size[0]) + " x " +
+                                      std::to_string(size[1]) + " x " + std::to_string(image->GetNumberOfComponentsPerPixel()) +
+                                      "; the k-space is " + std::to_string(W) + " x " + std::to_string(H) + " x " +
+                                      std::to_string(C) + " (x, y, coil): they must match");
+        maps[i].assign(image->GetBufferPointer(), image->GetBufferPointer() + plane * static_cast<size_t>(C));
+      }
+      else
+        maps[i] = mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s);
     }
     calibrationSeconds += since(start);
     if (args.Has("save-coil-maps"))
-      app::WriteMultiCoil(maps, args.Get("save-coil-maps"));
+      app::WriteMultiCoil(ToImage<app::MultiCoilImage>(maps[i], H, W, C), args.Get("save-coil-maps"));
     if (args.Has("save-kspace"))
     {
       const std::string path = args.Get("save-kspace");
-      app::WriteMultiCoil(ToImage<app::MultiCoilImage>(s.kSpace, s.height, s.width, s.coils), path);
+      app::WriteMultiCoil(ToImage<app::MultiCoilImage>(s.kSpace, H, W, C), path);
       const auto name = std::filesystem::path(path).filename().string();
-      app::WriteImageAtomically(ToImage<app::MaskImage>(s.mask, s.height, s.width, 1).GetPointer(),
+      app::WriteImageAtomically(ToImage<app::MaskImage>(s.mask, H, W, 1).GetPointer(),
                                 (std::filesystem::path(path).parent_path() / (name.substr(0, name.find('.')) + "_mask.nrrd")).string());
     }
-    start = Clock::now();
-    const size_t plane = static_cast<size_t>(s.width * s.height);
-    if (adjointOnly)
-    {
-      const MultiCoilData d{ s.kSpace.data(), maps->GetBufferPointer(), s.mask.data(), s.height, s.width, s.coils };
-      const auto          image = ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads));
-      std::copy(image.begin(), image.end(), complexVolume->GetBufferPointer() + i * plane);
-      std::transform(image.begin(), image.end(), magnitude->GetBufferPointer() + i * plane,
-                     [](std::complex<float> z) { return std::abs(z); });
-      continue;
-    }
-    filter->SetCoilSensitivities(maps);
-    filter->Update();
-    dapsSeconds += since(start);
-    const auto * out = filter->GetOutput()->GetBufferPointer();
-    std::copy(out, out + plane, complexVolume->GetBufferPointer() + i * plane);
-    std::transform(out, out + plane, magnitude->GetBufferPointer() + i * plane, [](std::complex<float> z) { return std::abs(z); });
-    const auto * sd = filter->GetStandardDeviationOutput()->GetBufferPointer();
-    std::copy(sd, sd + plane, deviation->GetBufferPointer() + i * plane);
-    const auto & stats = filter->GetStatistics();
-    seconds += stats.totalSeconds;
-    nfe += stats.denoiserEvaluations;
-    gradients += stats.dataGradients;
-    residual = std::max(residual, filter->GetRelativeResidual());
-    std::cerr << "slice " << i + 1 << "/" << data.slices.size() << ": " << stats.totalSeconds << " s, residual "
-              << filter->GetRelativeResidual() << ", tau " << filter->GetUsedTau() << '\n';
   }
+  const auto store = [&](size_t i, const std::complex<float> * image, const float * sd) {
+    std::copy(image, image + plane, complexVolume->GetBufferPointer() + i * plane);
+    std::transform(image, image + plane, magnitude->GetBufferPointer() + i * plane,
+                   [](std::complex<float> z) { return std::abs(z); });
+    if (sd)
+      std::copy(sd, sd + plane, deviation->GetBufferPointer() + i * plane);
+  };
+
+  std::string model = "none (zero-filled)";
+  double      seconds = 0.0, residual = 0.0;
+  int64_t     nfe = 0, gradients = 0;
+  start = Clock::now();
+  if (adjointOnly)
+    for (size_t i = 0; i < slices; ++i)
+    {
+      const auto &        s = data.slices[i];
+      const MultiCoilData d{ s.kSpace.data(), maps[i].data(), s.mask.data(), H, W, C };
+      store(i, ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads)).data(), nullptr);
+    }
+  else
+  {
+    // One filter run per run of slices with the same number of averages (their noise level):
+    // the whole volume for ordinary files, its slices in batches (--slice-batch).
+    auto filter = app::VolumeFilterType::New();
+    model = app::ConfigureFilter(filter.GetPointer(), args, false);
+    filter->SetSliceBatch(sliceBatch);
+    app::ObserveProgress(filter.GetPointer(), "DAPS reconstruction");
+    for (size_t first = 0, last = 0; first < slices; first = last)
+    {
+      while (last < slices && data.slices[last].averages == data.slices[first].averages)
+        ++last;
+      const auto  count = static_cast<itk::SizeValueType>(last - first);
+      const itk::Size<3> size{ { static_cast<itk::SizeValueType>(W), static_cast<itk::SizeValueType>(H), count } };
+      auto        kSpace = app::VolumeFilterType::KSpaceImageType::New(), sensitivities = app::VolumeFilterType::KSpaceImageType::New();
+      auto        mask = app::VolumeFilterType::MaskImageType::New();
+      for (auto * image : { kSpace.GetPointer(), sensitivities.GetPointer() })
+      {
+        image->SetRegions(size);
+        image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(C));
+        image->Allocate();
+      }
+      mask->SetRegions(size);
+      mask->Allocate();
+      for (size_t i = first; i < last; ++i)
+      {
+        const size_t offset = (i - first) * plane;
+        std::copy(data.slices[i].kSpace.begin(), data.slices[i].kSpace.end(), kSpace->GetBufferPointer() + offset * C);
+        std::copy(maps[i].begin(), maps[i].end(), sensitivities->GetBufferPointer() + offset * C);
+        std::copy(data.slices[i].mask.begin(), data.slices[i].mask.end(), mask->GetBufferPointer() + offset);
+      }
+      if (noiseStd > 0.0 && !args.Given("tau")) // averaging lowers the noise
+        filter->SetNoiseStandardDeviation(noiseStd / std::sqrt(static_cast<double>(data.slices[first].averages)));
+      filter->SetKSpace(kSpace);
+      filter->SetCoilSensitivities(sensitivities);
+      filter->SetMask(mask);
+      filter->Update();
+      for (size_t i = first; i < last; ++i)
+        store(i, filter->GetOutput()->GetBufferPointer() + (i - first) * plane,
+              filter->GetStandardDeviationOutput()->GetBufferPointer() + (i - first) * plane);
+      const auto & stats = filter->GetStatistics();
+      seconds += stats.totalSeconds;
+      nfe += stats.denoiserEvaluations;
+      gradients += stats.dataGradients;
+      residual = std::max(residual, filter->GetRelativeResidual());
+      std::cerr << "slices " << first + 1 << "-" << last << " of " << slices << ": " << stats.totalSeconds
+                << " s, largest residual " << filter->GetRelativeResidual() << ", smallest tau " << filter->GetUsedTau()
+                << '\n';
+    }
+  }
+  dapsSeconds = since(start);
   start = Clock::now();
   std::vector<std::unique_ptr<OutputFile>> outputs;
   if (args.Has("complex"))
@@ -234,7 +285,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   writeSeconds = since(start);
   std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << calibrationSeconds << " s, DAPS "
             << dapsSeconds << " s, writer " << writeSeconds << " s\n";
-  std::cerr << "prior " << model << "; " << data.slices.size() << " slice(s), " << data.coils << " coils"
+  std::cerr << "prior " << model << "; " << slices << " slice(s), " << data.coils << " coils"
             << (prewhiten ? ", prewhitened" : "") << "; NFE " << nfe << ", data gradients " << gradients << ", "
             << seconds << " s; largest data residual " << residual << " (relative); wrote " << output << '\n';
   return 0;
@@ -304,8 +355,8 @@ ReconstructImages(const app::Arguments & args, const std::string & output)
     filter->SetCoilSensitivities(app::ReadMultiCoil(args.Get("coil-maps")));
   }
   filter->SetMask(app::ReadMask(args.Get("mask")));
-  const std::string model = app::ConfigureFilter(filter, args, false);
-  app::ObserveProgress(filter, "DAPS reconstruction");
+  const std::string model = app::ConfigureFilter(filter.GetPointer(), args, false);
+  app::ObserveProgress(filter.GetPointer(), "DAPS reconstruction");
   filter->Update();
 
   const auto *                             image = filter->GetOutput();
@@ -340,7 +391,8 @@ main(int argc, char * argv[])
     defaults.insert({ { "kspace", "" }, { "coil-maps", "" }, { "mask", "" }, { "std-output", "" }, { "dataset", "dataset" },
                       { "ismrmrd", "" },
                       { "save-coil-maps", "" },
-                      { "save-kspace", "" } });
+                      { "save-kspace", "" },
+                      { "slice-batch", "0" } });
     app::Arguments args(argc, argv, defaults, { "xml", "help", "complex", "keep-repetitions", "no-prewhitening", "adjoint-only" });
     if (args.Has("xml"))
     {

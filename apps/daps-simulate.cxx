@@ -107,10 +107,10 @@ main(int argc, char * argv[])
     filter->SetKSpace(kSpaceImage);
     filter->SetCoilSensitivities(mapsImage);
     filter->SetMask(maskImage);
-    const std::string model = app::ConfigureFilter(filter, args, true);
+    const std::string model = app::ConfigureFilter(filter.GetPointer(), args, true);
     if (model.empty())
       std::cerr << "daps-simulate: no trained prior found; using a Gaussian prior (expect a SENSE-like result)\n";
-    app::ObserveProgress(filter, "DAPS");
+    app::ObserveProgress(filter.GetPointer(), "DAPS");
     filter->Update();
 
     // Write and report.

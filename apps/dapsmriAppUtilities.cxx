@@ -761,8 +761,9 @@ SamplerConfig(const Arguments & args)
   return c;
 }
 
+template <typename TFilter>
 std::string
-ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback)
+ConfigureFilter(TFilter * filter, const Arguments & args, bool allowGaussianFallback)
 {
   const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
   if (!model.empty())
@@ -783,8 +784,12 @@ ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianF
   return model;
 }
 
+template std::string ConfigureFilter(FilterType *, const Arguments &, bool);
+template std::string ConfigureFilter(VolumeFilterType *, const Arguments &, bool);
+
+template <typename TFilter>
 void
-ObserveProgress(FilterType * filter, const std::string & name)
+ObserveProgress(TFilter * filter, const std::string & name)
 {
   struct State
   {
@@ -822,6 +827,9 @@ ObserveProgress(FilterType * filter, const std::string & name)
   filter->AddObserver(itk::IterationEvent(), onIteration);
   filter->AddObserver(itk::EndEvent(), onEnd);
 }
+
+template void ObserveProgress(FilterType *, const std::string &);
+template void ObserveProgress(VolumeFilterType *, const std::string &);
 
 void
 ProgressLine::Finish()

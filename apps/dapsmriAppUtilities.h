@@ -110,6 +110,8 @@ void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const 
                      size_t columns = 0 /* 0: all in one row */, float white = 0.0f, size_t zoom = 1);
 
 using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
+/** The filter on volumes (x, y, slice): daps-recon runs an ISMRMRD file's slices through one. */
+using VolumeFilterType = itk::MRIDAPSReconstructionImageFilter<itk::VectorImage<std::complex<float>, 3>>;
 
 /** The sampler flags the tools share (--model --device --preset --steps ... --seed --threads)
  * with their defaults (the default preset's values). */
@@ -123,7 +125,8 @@ DAPSConfig SamplerConfig(const Arguments & args);
 
 /** Applies those flags to the filter; the prior is --model, else the shipped model, else (when
  * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */
-std::string ConfigureFilter(FilterType * filter, const Arguments & args, bool allowGaussianFallback);
+template <typename TFilter> // FilterType or VolumeFilterType
+std::string ConfigureFilter(TFilter * filter, const Arguments & args, bool allowGaussianFallback);
 
 /** A sampling mask [height][width] by name: random (fastMRI), equispaced (fastMRI),
  * variable-density (rows), or poisson (2-D Poisson disc, calibration square of side
@@ -136,7 +139,8 @@ std::string DefaultModelPath();
 
 /** Reports the filter's progress: a bar with time left on a terminal (stderr), and Slicer's
  * <filter-progress> lines on stdout when it is not a terminal (as when Slicer runs the tool). */
-void ObserveProgress(FilterType * filter, const std::string & name);
+template <typename TFilter> // FilterType or VolumeFilterType
+void ObserveProgress(TFilter * filter, const std::string & name);
 
 /** A one-line progress bar with the time left, redrawn in place on a terminal. */
 class ProgressLine

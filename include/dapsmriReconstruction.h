@@ -64,6 +64,8 @@ struct MultiCoilData
 
 /** Most threads a reconstruction accepts (a typo such as 100000 would otherwise start them all). */
 constexpr int MaximumThreads = 1024;
+/** Most slices one batch accepts. */
+constexpr int MaximumSliceBatch = 4096;
 
 /** Sets the number of threads LibTorch and FFTW use while it lives, and restores the previous
  * count afterwards (the count is process-wide). 0 means every core this process may run on:
@@ -91,6 +93,9 @@ struct ReconstructionSettings
    * When set, tau becomes this value in normalised units and the step size is scaled by
    * (new tau / configured tau)^2, which keeps Langevin's stability ratio step size / tau^2. */
   double noiseStandardDeviation = 0.0;
+  /** Slices that ReconstructSlices runs as one batch (one network call for all of them); 0: as
+   * many as 4 (CPU) or 32 (GPU) images of 256 x 256 pixels per chain. */
+  int sliceBatch = 0;
 };
 
 struct ReconstructionResult
@@ -100,7 +105,8 @@ struct ReconstructionResult
   double                           intensityScale = 1.0;
   double                           relativeResidual = 0.0; ///< ||A mean - y|| / ||y||
   double                           tau = 0.0;              ///< the data-term noise level used (normalised units)
-  DAPSStatistics                   statistics;
+  DAPSStatistics                   statistics; ///< of the run (for ReconstructSlices: of the slice's whole batch)
+  int                              batch = 0;  ///< ReconstructSlices: the batch that ran this slice
 };
 
 /** Called after every annealing step with (done, total); return false to abort, which throws
@@ -112,6 +118,18 @@ using ProgressFunction = std::function<bool(int, int)>;
 DAPSMRI_EXPORT ReconstructionResult Reconstruct(const Prior & prior, const MultiCoilData & data,
                                                 const ReconstructionSettings & settings,
                                                 const ProgressFunction & progress = {});
+
+/** Reconstructs the slices of a volume (each with its own k-space, maps and mask, all of one
+ * size), settings.sliceBatch of them at a time as one batch of independent problems: one network
+ * call serves them all. Each slice keeps its own intensity scale and data term; with a known
+ * noise level, the batch runs at its smallest tau with the others' data terms weighted to keep
+ * their own (so Langevin's step size is the one of that slice). `progress` counts the annealing
+ * steps of all batches together. Results are reproducible for a given seed, device, thread count
+ * and slice batch; a batch of one slice gives Reconstruct()'s result. */
+DAPSMRI_EXPORT std::vector<ReconstructionResult> ReconstructSlices(const Prior & prior,
+                                                                   const std::vector<MultiCoilData> & slices,
+                                                                   const ReconstructionSettings & settings,
+                                                                   const ProgressFunction & progress = {});
 
 /** Draws `count` images of height x width from the prior alone (DAPS with no measurement),
  * in the prior's normalised units. Returns count * height * width values, image after image. */

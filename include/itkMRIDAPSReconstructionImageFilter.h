@@ -23,6 +23,10 @@ namespace itk
  *   size, image space, sum_c |S_c|^2 = 1 inside the object;
  * - sampling mask (SetMask): Image<unsigned char>, nonzero where k-space was acquired.
  *
+ * Images are 2-D slices, or 3-D volumes (x, y, slice) whose slices are reconstructed as separate
+ * 2-D problems (each with its own mask plane and intensity scale), SliceBatch of them at a time
+ * in one batch: one network call serves the whole batch.
+ *
  * Outputs:
  * - 0: the reconstruction, Image<std::complex<float>>: the posterior mean of NumberOfSamples
  *   independent DAPS samples (the sample itself when NumberOfSamples is 1);
@@ -60,7 +64,8 @@ public:
   itkOverrideGetNameOfClassMacro(MRIDAPSReconstructionImageFilter);
 
   static constexpr unsigned int ImageDimension = TKSpaceImage::ImageDimension;
-  static_assert(ImageDimension == 2, "DAPS reconstruction is implemented for 2-D slices");
+  static_assert(ImageDimension == 2 || ImageDimension == 3,
+                "DAPS reconstruction takes 2-D slices or 3-D volumes of slices (x, y, slice)");
   static_assert(std::is_same<typename TKSpaceImage::InternalPixelType, std::complex<float>>::value,
                 "k-space pixels must be std::complex<float>");
   static_assert(std::is_same<typename TOutputImage::PixelType, std::complex<float>>::value,
@@ -135,6 +140,9 @@ public:
   /** Threads for FFTW and LibTorch (0: LibTorch's default). */
   itkSetMacro(NumberOfThreads, int);
   itkGetConstMacro(NumberOfThreads, int);
+  /** Slices of a volume run as one batch (0: automatic, see dapsmri::ReconstructionSettings). */
+  itkSetMacro(SliceBatch, int);
+  itkGetConstMacro(SliceBatch, int);
   /** Divide the data by this before sampling and multiply the result back (0: estimate). */
   itkSetMacro(IntensityScale, double);
   itkGetConstMacro(IntensityScale, double);
@@ -144,7 +152,8 @@ public:
   itkSetMacro(NoiseStandardDeviation, double);
   itkGetConstMacro(NoiseStandardDeviation, double);
 
-  /** After an update: the scale used, ||A x - y|| / ||y|| of the result, and the cost. */
+  /** After an update: the scale used, ||A x - y|| / ||y|| of the result, tau and the cost. For a
+   * volume: the largest scale and residual of its slices, the smallest tau, the cost of all. */
   itkGetConstMacro(EstimatedIntensityScale, double);
   itkGetConstMacro(RelativeResidual, double);
   itkGetConstMacro(UsedTau, double);
@@ -191,6 +200,7 @@ private:
   int                     m_NumberOfSamples;
   uint64_t                m_Seed;
   int                     m_NumberOfThreads{ 0 };
+  int                     m_SliceBatch{ 0 };
   double                  m_IntensityScale{ 0.0 };
   double                  m_NoiseStandardDeviation{ 0.0 };
   double                  m_EstimatedIntensityScale{ 0.0 };

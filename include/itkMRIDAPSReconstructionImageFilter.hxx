@@ -181,6 +181,7 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::Settings() const
   dapsmri::ReconstructionSettings s;
   s.daps = this->GetDAPSConfig();
   s.threads = m_NumberOfThreads;
+  s.sliceBatch = m_SliceBatch;
   s.intensityScale = m_IntensityScale;
   s.noiseStandardDeviation = m_NoiseStandardDeviation;
   return s;
@@ -224,18 +225,27 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateData()
       m_LoadedModelKey = key;
     }
   }
-  const KSpaceImageType * kSpace = this->GetInput();
-  const auto              size = kSpace->GetLargestPossibleRegion().GetSize();
-  dapsmri::MultiCoilData  data;
-  data.kSpace = kSpace->GetBufferPointer();
-  data.coilMaps = this->GetCoilSensitivities() ? this->GetCoilSensitivities()->GetBufferPointer() : nullptr;
-  data.mask = this->GetMask()->GetBufferPointer();
-  data.width = static_cast<int64_t>(size[0]);
-  data.height = static_cast<int64_t>(size[1]);
-  data.coils = static_cast<int64_t>(kSpace->GetNumberOfComponentsPerPixel());
+  const KSpaceImageType *          kSpace = this->GetInput();
+  const CoilSensitivityImageType * maps = this->GetCoilSensitivities();
+  const auto                       size = kSpace->GetLargestPossibleRegion().GetSize();
+  const int64_t                    width = static_cast<int64_t>(size[0]), height = static_cast<int64_t>(size[1]);
+  const int64_t                    coils = static_cast<int64_t>(kSpace->GetNumberOfComponentsPerPixel());
+  const int64_t                    plane = width * height;
+  const int64_t                    slices = static_cast<int64_t>(kSpace->GetLargestPossibleRegion().GetNumberOfPixels()) / plane;
+  std::vector<dapsmri::MultiCoilData> data(static_cast<size_t>(slices));
+  for (int64_t s = 0; s < slices; ++s)
+  {
+    auto & d = data[static_cast<size_t>(s)];
+    d.kSpace = kSpace->GetBufferPointer() + s * plane * coils;
+    d.coilMaps = maps ? maps->GetBufferPointer() + s * plane * coils : nullptr;
+    d.mask = this->GetMask()->GetBufferPointer() + s * plane;
+    d.width = width;
+    d.height = height;
+    d.coils = coils;
+  }
 
   this->UpdateProgress(0.0f);
-  const auto result = dapsmri::Reconstruct(m_Prior, data, Settings(), [this](int done, int total) {
+  const auto results = dapsmri::ReconstructSlices(m_Prior, data, Settings(), [this](int done, int total) {
     this->UpdateProgress(static_cast<float>(done) / static_cast<float>(total));
     this->InvokeEvent(IterationEvent());
     return !this->GetAbortGenerateData();
@@ -245,22 +255,31 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateData()
   OutputImageType * output = this->GetOutput();
   output->SetBufferedRegion(output->GetRequestedRegion());
   output->Allocate();
-  std::copy(result.mean.begin(), result.mean.end(), output->GetBufferPointer());
   StandardDeviationImageType * deviation = this->GetStandardDeviationOutput();
   deviation->SetBufferedRegion(deviation->GetLargestPossibleRegion());
   deviation->Allocate();
-  if (result.standardDeviation.empty())
+  deviation->FillBuffer(0.0f);
+  m_EstimatedIntensityScale = 0.0;
+  m_RelativeResidual = 0.0;
+  m_UsedTau = results.front().tau;
+  m_Statistics = dapsmri::DAPSStatistics{};
+  for (int64_t s = 0; s < slices; ++s)
   {
-    deviation->FillBuffer(0.0f);
+    const auto & r = results[static_cast<size_t>(s)];
+    std::copy(r.mean.begin(), r.mean.end(), output->GetBufferPointer() + s * plane);
+    std::copy(r.standardDeviation.begin(), r.standardDeviation.end(), deviation->GetBufferPointer() + s * plane);
+    m_EstimatedIntensityScale = std::max(m_EstimatedIntensityScale, r.intensityScale);
+    m_RelativeResidual = std::max(m_RelativeResidual, r.relativeResidual);
+    m_UsedTau = std::min(m_UsedTau, r.tau);
+    if (s == 0 || r.batch != results[static_cast<size_t>(s) - 1].batch) // each batch's cost once
+    {
+      m_Statistics.denoiserEvaluations += r.statistics.denoiserEvaluations;
+      m_Statistics.dataGradients += r.statistics.dataGradients;
+      m_Statistics.denoiserSeconds += r.statistics.denoiserSeconds;
+      m_Statistics.mcmcSeconds += r.statistics.mcmcSeconds;
+      m_Statistics.totalSeconds += r.statistics.totalSeconds;
+    }
   }
-  else
-  {
-    std::copy(result.standardDeviation.begin(), result.standardDeviation.end(), deviation->GetBufferPointer());
-  }
-  m_EstimatedIntensityScale = result.intensityScale;
-  m_RelativeResidual = result.relativeResidual;
-  m_UsedTau = result.tau;
-  m_Statistics = result.statistics;
 }
 
 template <typename TKSpaceImage, typename TOutputImage>

@@ -86,6 +86,93 @@ MakeProblem(const MultiCoilData & d, int threads)
   p.op = std::make_unique<SENSEOperator>(p.maps, p.mask, threads);
   return p;
 }
+
+/** Slices per batch: as set, else as many as fit a budget of pixels per network call (the CPU
+ * runs the network in chunks of 256 x 256 pixels anyway; a GPU's memory holds far more). */
+int64_t
+SlicesPerBatch(const ReconstructionSettings & settings, const torch::Device & device, const MultiCoilData & d)
+{
+  if (settings.sliceBatch > 0)
+    return settings.sliceBatch;
+  const int64_t budget = (device.is_cpu() ? 4 : 32) * 256 * 256;
+  return std::max<int64_t>(1, budget / (d.height * d.width * settings.daps.samples));
+}
+
+/** Runs one batch of slices as one stack of problems and fills their results. */
+void
+ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices, const ReconstructionSettings & settings,
+                 const ProgressCallback & progress, std::vector<ReconstructionResult> & results)
+{
+  const int64_t             S = static_cast<int64_t>(slices.size());
+  const auto                device = prior.GetDenoiser()->Device();
+  DAPSConfig                config = settings.daps;
+  std::vector<Problem>      problems;
+  std::vector<torch::Tensor> measurements; // y / intensity scale, per slice
+  std::vector<double>       taus;
+  for (int64_t s = 0; s < S; ++s)
+  {
+    problems.push_back(MakeProblem(slices[static_cast<size_t>(s)], settings.threads));
+    auto & result = results[static_cast<size_t>(s)];
+    result.intensityScale = settings.intensityScale > 0.0 ? settings.intensityScale
+                            : prior.Normalization() == "p99_magnitude"
+                              ? EstimateIntensityScale(*problems.back().op, problems.back().y, problems.back().mask)
+                              : 1.0;
+    measurements.push_back(problems.back().y / result.intensityScale);
+    taus.push_back(settings.noiseStandardDeviation > 0.0 ? settings.noiseStandardDeviation / result.intensityScale
+                                                         : config.tau);
+  }
+  // One tau for the stack: the smallest, with the step size scaled by (tau / configured tau)^2 as
+  // for one slice; each slice keeps its own data term through its weight tau / tau_s <= 1.
+  const double tau = *std::min_element(taus.begin(), taus.end());
+  if (settings.noiseStandardDeviation > 0.0)
+  {
+    config.stepSize *= (tau / config.tau) * (tau / config.tau);
+    config.tau = tau;
+  }
+  // The loop runs on the prior's device; the intensity scales and residuals are computed on the CPU.
+  std::vector<std::shared_ptr<const Operator>> operators;
+  std::vector<double>                          weights;
+  std::vector<torch::Tensor>                   weighted;
+  for (int64_t s = 0; s < S; ++s)
+  {
+    auto & p = problems[static_cast<size_t>(s)];
+    if (device.is_cpu())
+      operators.push_back(std::move(p.op));
+    else
+      operators.push_back(MakeSENSEOperator(p.maps, p.mask, device, settings.threads));
+    weights.push_back(tau / taus[static_cast<size_t>(s)]);
+    weighted.push_back(measurements[static_cast<size_t>(s)] * weights.back());
+  }
+  const StackedOperator stack(operators, weights);
+  const Operator &      op = S == 1 ? *operators.front() : stack;
+  DAPSSampler           sampler(*prior.GetDenoiser(), op, config);
+  const auto            samples = sampler.Run(S == 1 ? measurements.front() : torch::stack(weighted), progress)
+                           .to(torch::kCPU)
+                           .reshape({ S, config.samples, slices.front().height, slices.front().width });
+
+  for (int64_t s = 0; s < S; ++s)
+  {
+    auto &       result = results[static_cast<size_t>(s)];
+    const auto & y = measurements[static_cast<size_t>(s)];
+    const auto & sliceOperator = device.is_cpu() ? *operators[static_cast<size_t>(s)] : *problems[static_cast<size_t>(s)].op;
+    const auto   chains = samples[s];
+    result.statistics = sampler.Statistics();
+    result.tau = taus[static_cast<size_t>(s)];
+    auto mean = chains.mean(0);
+    result.relativeResidual = std::sqrt(sliceOperator.ResidualNorm2(mean.unsqueeze(0), y.unsqueeze(0)).item<double>() /
+                                        std::max(1e-30, y.abs().pow(2).sum().item<double>()));
+    mean = (mean * result.intensityScale).contiguous();
+    const auto * m = reinterpret_cast<const std::complex<float> *>(mean.data_ptr<c10::complex<float>>());
+    result.mean.assign(m, m + mean.numel());
+    if (chains.size(0) > 1)
+    {
+      // Complex std: sqrt(E |x - mean|^2), unbiased over the samples.
+      auto std = ((chains - chains.mean(0)).abs().pow(2).sum(0) / (chains.size(0) - 1)).sqrt() * result.intensityScale;
+      std = std.to(torch::kFloat).contiguous();
+      result.standardDeviation.assign(std.data_ptr<float>(), std.data_ptr<float>() + std.numel());
+    }
+  }
+}
 } // namespace
 
 ThreadCountScope::ThreadCountScope(int threads)
@@ -104,63 +191,66 @@ ThreadCountScope::~ThreadCountScope()
   at::set_num_threads(m_Previous);
 }
 
-ReconstructionResult
-Reconstruct(const Prior & prior, const MultiCoilData & data, const ReconstructionSettings & settings,
-            const ProgressFunction & progress)
+std::vector<ReconstructionResult>
+ReconstructSlices(const Prior & prior, const std::vector<MultiCoilData> & slices, const ReconstructionSettings & settings,
+                  const ProgressFunction & progress)
 {
-  return TranslateErrors("dapsmri::Reconstruct", [&] {
+  return TranslateErrors("dapsmri::ReconstructSlices", [&] {
     if (!prior.IsSet())
       Fail("no prior is set: load a model (SetModelFileName / --model) or give an analytic prior");
     Validate(settings.daps);
-    CheckData(data);
+    if (slices.empty())
+      Fail("there are no slices to reconstruct");
+    for (size_t s = 0; s < slices.size(); ++s)
+    {
+      try
+      {
+        CheckData(slices[s]);
+      }
+      catch (const std::invalid_argument & e)
+      {
+        Fail(slices.size() == 1 ? e.what() : "slice " + std::to_string(s) + ": " + e.what());
+      }
+      if (slices[s].height != slices.front().height || slices[s].width != slices.front().width)
+        Fail("the slices of a volume must have one size: slice " + std::to_string(s) + " is " +
+             std::to_string(slices[s].width) + " x " + std::to_string(slices[s].height) + ", slice 0 " +
+             std::to_string(slices.front().width) + " x " + std::to_string(slices.front().height));
+    }
     if (settings.intensityScale < 0.0 || !std::isfinite(settings.intensityScale))
       Fail("the intensity scale must be positive (or 0 to estimate it)");
     if (settings.noiseStandardDeviation < 0.0 || !std::isfinite(settings.noiseStandardDeviation))
       Fail("the noise standard deviation must be positive (or 0 when unknown)");
+    if (settings.sliceBatch < 0 || settings.sliceBatch > MaximumSliceBatch)
+      Fail("the slice batch must be 0 (automatic) to " + std::to_string(MaximumSliceBatch) + ", got " +
+           std::to_string(settings.sliceBatch));
     const ThreadCountScope threads(settings.threads);
     torch::NoGradGuard     noGrad;
-    auto                   problem = MakeProblem(data, settings.threads);
 
-    ReconstructionResult result;
-    result.intensityScale = settings.intensityScale > 0.0 ? settings.intensityScale
-                            : prior.Normalization() == "p99_magnitude"
-                              ? EstimateIntensityScale(*problem.op, problem.y, problem.mask)
-                              : 1.0;
-    const auto y = problem.y / result.intensityScale;
-    DAPSConfig config = settings.daps;
-    if (settings.noiseStandardDeviation > 0.0)
+    // Batches of slices, each one stack of problems; one progress count over the whole volume.
+    const int64_t perBatch = SlicesPerBatch(settings, prior.GetDenoiser()->Device(), slices.front());
+    const int64_t count = static_cast<int64_t>(slices.size());
+    const int     batches = static_cast<int>((count + perBatch - 1) / perBatch);
+    const int     steps = settings.daps.annealingSteps;
+    std::vector<ReconstructionResult> results(slices.size());
+    for (int b = 0; b < batches; ++b)
     {
-      const double tau = settings.noiseStandardDeviation / result.intensityScale;
-      config.stepSize *= (tau / config.tau) * (tau / config.tau);
-      config.tau = tau;
+      const auto first = slices.begin() + b * perBatch, last = slices.begin() + std::min(count, (b + 1) * perBatch);
+      std::vector<ReconstructionResult> part(static_cast<size_t>(last - first));
+      ReconstructBatch(prior, std::vector<MultiCoilData>(first, last), settings,
+                       [&](int done, int) { return !progress || progress(b * steps + done, batches * steps); }, part);
+      for (auto & r : part)
+        r.batch = b;
+      std::move(part.begin(), part.end(), results.begin() + b * perBatch);
     }
-    result.tau = config.tau;
-    // The loop runs on the prior's device with an operator for it; the intensity scale and the
-    // residual are computed once on the CPU.
-    const auto                device = prior.GetDenoiser()->Device();
-    std::unique_ptr<Operator> deviceOperator;
-    if (!device.is_cpu())
-      deviceOperator = MakeSENSEOperator(problem.maps, problem.mask, device, settings.threads);
-    DAPSSampler sampler(*prior.GetDenoiser(), deviceOperator ? *deviceOperator : *problem.op, config);
-    auto        samples = sampler.Run(y, progress).to(torch::kCPU);
-    result.statistics = sampler.Statistics();
-
-    auto mean = samples.mean(0);
-    result.relativeResidual = std::sqrt(problem.op->ResidualNorm2(mean.unsqueeze(0), y.unsqueeze(0)).item<double>() /
-                                        std::max(1e-30, y.abs().pow(2).sum().item<double>()));
-    mean = (mean * result.intensityScale).contiguous();
-    const auto * m = reinterpret_cast<const std::complex<float> *>(mean.data_ptr<c10::complex<float>>());
-    result.mean.assign(m, m + mean.numel());
-    if (samples.size(0) > 1)
-    {
-      // Complex std: sqrt(E |x - mean|^2), unbiased over the samples.
-      auto std = ((samples - samples.mean(0)).abs().pow(2).sum(0) / (samples.size(0) - 1)).sqrt() *
-                 result.intensityScale;
-      std = std.to(torch::kFloat).contiguous();
-      result.standardDeviation.assign(std.data_ptr<float>(), std.data_ptr<float>() + std.numel());
-    }
-    return result;
+    return results;
   });
+}
+
+ReconstructionResult
+Reconstruct(const Prior & prior, const MultiCoilData & data, const ReconstructionSettings & settings,
+            const ProgressFunction & progress)
+{
+  return std::move(ReconstructSlices(prior, { data }, settings, progress).front());
 }
 
 std::vector<std::complex<float>>

@@ -369,6 +369,17 @@ class RawDataInput(unittest.TestCase):
         self.assertAlmostEqual(origin[1], -150.0, places=3)
         directions = header["space directions"].split(") (")
         self.assertAlmostEqual(float(directions[0].strip("(").split(",")[0]), 300.0 / 32, places=4)
+        self.assertIn("slices 1-2 of 2", r.stderr)  # both slices in one batch
+        # One slice per batch gives the same volume; a bad batch size is refused before any work.
+        single = os.path.join(self.dir, "volume_single.nrrd")
+        r = run(RECON, self.raw, single, "--model", TINY, "--keep-repetitions", "--slice-batch", "1", *FAST)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(nrrd_header(single)["sizes"], "32 32 2")
+        bad = os.path.join(self.dir, "volume_bad.nrrd")
+        r = run(RECON, self.raw, bad, "--model", TINY, "--slice-batch", "-1", *FAST)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--slice-batch must be between 0 and 4096", r.stderr)
+        self.assertFalse(os.path.exists(bad))
 
     def test_prewhitened_image_keeps_the_input_units(self):
         # The generator's coils have independent noise of equal power: whitening may not rescale the

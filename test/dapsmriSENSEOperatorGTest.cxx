@@ -101,6 +101,36 @@ TEST(SENSEOperator, TheCPUOperatorIsTheFFTWOne)
   EXPECT_NE(dynamic_cast<const SENSEOperator *>(op.get()), nullptr);
 }
 
+TEST(StackedOperator, IsTheBlockDiagonalOfItsWeightedProblems)
+{
+  const int64_t H = 6, W = 5, K = 3;
+  auto          maps0 = t::RandomComplex({ 2, H, W }, 40), maps1 = t::RandomComplex({ 2, H, W }, 41);
+  maps1.select(1, 0).zero_(); // row 0 outside problem 1's coils: it has an object support
+  auto mask0 = RandomMask(H, W, 42), mask1 = RandomMask(H, W, 43);
+  // torch::fft operators, so that autograd can differentiate through the stack.
+  auto op0 = std::make_shared<TorchSENSEOperator>(maps0, mask0), op1 = std::make_shared<TorchSENSEOperator>(maps1, mask1);
+  const double           w0 = 1.0, w1 = 0.25;
+  dapsmri::StackedOperator stack({ op0, op1 }, { w0, w1 });
+  auto x = t::RandomComplex({ 2 * K, H, W }, 44);
+  auto y = t::RandomComplex({ 2 * K, 2, H, W }, 45);
+  const auto x0 = x.narrow(0, 0, K), x1 = x.narrow(0, K, K), y0 = y.narrow(0, 0, K), y1 = y.narrow(0, K, K);
+  EXPECT_LT(t::RelativeError(stack.Forward(x), torch::cat({ w0 * op0->Forward(x0), w1 * op1->Forward(x1) })), 1e-6);
+  EXPECT_LT(t::RelativeError(stack.Adjoint(y), torch::cat({ w0 * op0->Adjoint(y0), w1 * op1->Adjoint(y1) })), 1e-6);
+  // The gradient of 0.5 ||w A x - y||^2, against autograd through the stacked forward map.
+  EXPECT_LT(t::RelativeError(stack.DataGradient(x, y), stack.Operator::DataGradient(x, y)), 1e-5);
+  EXPECT_LT(t::RelativeError(stack.Normal(x), stack.Adjoint(stack.Forward(x))), 1e-5);
+  ASSERT_TRUE(stack.ObjectSupport().defined());
+  EXPECT_EQ(stack.ObjectSupport().sizes(), (std::vector<int64_t>{ 2, H, W }));
+  EXPECT_TRUE(torch::equal(stack.ObjectSupport()[0], torch::ones({ H, W })));
+  EXPECT_TRUE(torch::equal(stack.ObjectSupport()[1], op1->ObjectSupport()));
+  EXPECT_THROW(stack.Forward(t::RandomComplex({ 3, H, W }, 46)), std::invalid_argument); // not a multiple of 2
+  EXPECT_THROW(dapsmri::StackedOperator({ op0 }, { 0.0 }), std::invalid_argument);
+  EXPECT_THROW(dapsmri::StackedOperator({ op0, std::make_shared<SENSEOperator>(t::RandomComplex({ 2, 4, 4 }, 47),
+                                                                                torch::ones({ 4, 4 })) },
+                                        { 1.0, 1.0 }),
+               std::invalid_argument); // sizes differ
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, SENSEOperatorTest,
                          ::testing::Values(Case{ 1, 1, 8, 8 }, Case{ 2, 3, 7, 5 }, Case{ 1, 8, 16, 12 },
                                            Case{ 3, 2, 9, 9 }, Case{ 1, 4, 1, 6 }),

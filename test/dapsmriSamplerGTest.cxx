@@ -265,6 +265,36 @@ TEST_P(DAPSPosterior, LangevinAndHMCMatchTheAnalyticPosterior)
   }
 }
 
+// Two problems in one batch (the slices of a volume): the same operator with noise levels 0.1 and
+// 0.2, run at the common tau 0.1 with the second data term weighted by 0.1 / 0.2. Each problem's
+// samples follow its own analytic posterior.
+TEST_P(DAPSPosterior, StackedProblemsEachFollowTheirOwnPosterior)
+{
+  const GaussianProblem first(0.1), second(0.2);
+  const int             B = 2000;
+  auto                  config = first.BaseConfig(B);
+  config.annealingSteps = 20;
+  config.mcmc = MCMCMethod::ExactGaussian;
+  config.cgIterations = 60;
+  const torch::Device   device(GetParam());
+  GaussianDenoiser      prior(first.mu.to(device), torch::tensor(first.s * first.s).to(device));
+  const double          weight = 0.1 / 0.2;
+  StackedOperator       stack({ dapsmri::MakeSENSEOperator(first.maps, first.mask, device),
+                                dapsmri::MakeSENSEOperator(second.maps, second.mask, device) },
+                              { 1.0, weight });
+  EXPECT_EQ(stack.Problems(), 2);
+  DAPSSampler sampler(prior, stack, config);
+  const auto  samples = sampler.Run(torch::stack({ first.y, weight * second.y }).to(device)).to(torch::kCPU);
+  ASSERT_EQ(samples.size(0), 2 * B);
+  for (const auto * problem : { &first, &second })
+  {
+    const auto [meanError, stdError] = problem->Errors(samples.narrow(0, problem == &first ? 0 : B, B));
+    EXPECT_LT(meanError, 4.5 / std::sqrt(B)) << "tau " << problem->tau;
+    EXPECT_LT(stdError, 4.5 / std::sqrt(2.0 * B)) << "tau " << problem->tau;
+  }
+  EXPECT_EQ(sampler.Statistics().denoiserEvaluations, config.annealingSteps); // one network call per step for both
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, DAPSPosterior, ::testing::Values("cpu", "cuda"),
                          [](const ::testing::TestParamInfo<std::string> & info) { return info.param; });
 

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace dapsmri
 {
@@ -37,8 +39,11 @@ public:
   /** A^H A x for linear operators (used by the exact Gaussian step's conjugate gradients). */
   virtual torch::Tensor Normal(const torch::Tensor & x) const;
 
-  /** Where the object can be nonzero: [H, W] float, 1 inside, 0 outside; undefined (the
-   * default) when it can be anywhere. The sampler holds the image at zero outside: there the
+  /** Independent problems in one batch (StackedOperator); 1 for an ordinary operator. */
+  virtual int64_t Problems() const { return 1; }
+
+  /** Where the object can be nonzero: [H, W] float, 1 inside, 0 outside (a stacked operator:
+   * [Problems(), H, W]); undefined (the default) when it can be anywhere. The sampler holds the image at zero outside: there the
    * data say nothing and the prior would fill the gap with invented tissue. (Not a sampling
    * pattern: pixels an inpainting operator does not see stay inside the support.) */
   virtual torch::Tensor ObjectSupport() const { return {}; }
@@ -81,6 +86,36 @@ public:
 
 private:
   std::vector<int64_t> m_Shape;
+};
+
+/** S independent problems in one batch, so that one network call serves all of them (the slices
+ * of a volume): a batch of S x K images holds K images of problem 0, then K of problem 1, ...
+ * Problem s is operators[s] with its data term weighted by weights[s], A = blockdiag(w_s A_s), and
+ * its measurement is w_s y_s: weights let problems with different noise levels tau_s share one
+ * tau (w_s = tau / tau_s). The sampler stacks the S measurements on a first dimension. */
+class StackedOperator : public Operator
+{
+public:
+  StackedOperator(std::vector<std::shared_ptr<const Operator>> operators, std::vector<double> weights);
+
+  int64_t              Problems() const override { return static_cast<int64_t>(m_Operators.size()); }
+  std::vector<int64_t> ImageShape() const override { return m_Operators.front()->ImageShape(); }
+  bool                 IsLinear() const override { return m_Linear; }
+  torch::Tensor        Forward(const torch::Tensor & x) const override;
+  torch::Tensor        Adjoint(const torch::Tensor & y) const override;
+  torch::Tensor        DataGradient(const torch::Tensor & x, const torch::Tensor & y) const override;
+  torch::Tensor        Normal(const torch::Tensor & x) const override;
+  torch::Tensor        ObjectSupport() const override { return m_Support; }
+
+private:
+  /** cat over s of f(s, w_s, the s-th chunk of a, of b): the batch split into Problems() parts. */
+  template <typename F>
+  torch::Tensor Each(const torch::Tensor & a, const torch::Tensor & b, F && f) const;
+
+  std::vector<std::shared_ptr<const Operator>> m_Operators;
+  std::vector<double>                          m_Weights;
+  bool                                         m_Linear = true;
+  torch::Tensor                                m_Support; // [S, H, W], or undefined
 };
 
 /** Throws std::invalid_argument unless t is a complex float tensor [B, H, W] of `shape`. */

@@ -262,10 +262,12 @@ double
 DAPSSampler::NormalOperatorNorm() const
 {
   // Power iteration from a fixed pseudo-random start (its own generator: the sampler's noise
-  // stream stays as it was); 30 iterations come within a percent of the largest eigenvalue.
+  // stream stays as it was); 30 iterations come within a percent of the largest eigenvalue (of
+  // all stacked problems: the one that limits the step size).
   const auto shape = m_Operator.ImageShape();
-  auto       v = torch::view_as_complex(
-    torch::randn({ 1, shape[0], shape[1], 2 }, at::detail::createCPUGenerator(20260205), torch::kFloat).to(m_Device));
+  auto       v = torch::view_as_complex(torch::randn({ m_Operator.Problems(), shape[0], shape[1], 2 },
+                                                    at::detail::createCPUGenerator(20260205), torch::kFloat)
+                                         .to(m_Device));
   double norm = 0.0;
   for (int i = 0; i < 30; ++i)
   {
@@ -302,19 +304,23 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   const HeapReuseScope heap;
   const auto           start = Clock::now();
   const auto           shape = m_Operator.ImageShape();
-  const int64_t      B = m_Config.samples;
+  const int64_t      S = m_Operator.Problems(), chains = m_Config.samples, B = S * chains;
   m_Statistics = DAPSStatistics{};
   // The stability check's power iteration is not counted among the run's data gradients.
   const bool    stepped = m_Config.mcmc == MCMCMethod::Langevin || m_Config.mcmc == MCMCMethod::HMC;
   const double  normalNorm = stepped && m_Operator.IsLinear() ? NormalOperatorNorm() : 0.0;
   const int64_t gradientsBefore = m_Operator.GradientEvaluations();
 
-  std::vector<int64_t> yShape{ B };
-  for (auto s : yOne.sizes())
+  if (S > 1 && (yOne.dim() < 1 || yOne.size(0) != S))
   {
-    yShape.push_back(s);
+    std::ostringstream msg;
+    msg << "a stack of " << S << " problems needs its " << S << " measurements stacked on the first dimension, got "
+        << yOne.sizes();
+    throw std::invalid_argument(msg.str());
   }
-  const auto y = yOne.to(m_Device, torch::kComplexFloat).unsqueeze(0).expand(yShape).contiguous();
+  // The chains of each problem, problem after problem: [S x chains, ...].
+  const auto y =
+    (S > 1 ? yOne : yOne.unsqueeze(0)).to(m_Device, torch::kComplexFloat).repeat_interleave(chains, 0).contiguous();
 
   const int  K = m_Config.annealingSteps;
   const auto sigmas = PolynomialSigmas(K, m_Config.sigmaMax, m_Config.sigmaMin, 0.0);
@@ -329,7 +335,9 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   for (int k = 0; stepped && k < K; ++k)
     CheckStepSizeIsStable(stepSizeAt(k), spreadAt(sigmas[static_cast<size_t>(k)]), normalNorm, k + 1);
   auto       xt = m_Config.sigmaMax * Noise({ B, shape[0], shape[1] });
-  const auto    support = m_Operator.ObjectSupport();
+  auto support = m_Operator.ObjectSupport();
+  if (support.defined() && support.dim() == 3)
+    support = support.repeat_interleave(chains, 0); // one per problem: [S x chains, H, W]
   torch::Tensor x0;
   for (int k = 0; k < K; ++k)
   {

@@ -57,7 +57,8 @@ public:
   DAPSSampler(const Denoiser & prior, const Operator & op, DAPSConfig config);
 
   /** y: the measurement of one image, without batch dimension (for SENSE: [C, H, W]), on any
-   * device. Returns the samples [samples, H, W] on the prior's device. */
+   * device; for a StackedOperator of S problems the S measurements stacked ([S, C, H, W]).
+   * Returns the samples [S x samples, H, W] (problem after problem) on the prior's device. */
   torch::Tensor Run(const torch::Tensor & y, const ProgressCallback & progress = {});
 
   const DAPSStatistics & Statistics() const { return m_Statistics; }
