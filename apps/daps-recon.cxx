@@ -182,10 +182,10 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
         const auto size = image->GetLargestPossibleRegion().GetSize();
         if (size[0] != static_cast<itk::SizeValueType>(W) || size[1] != static_cast<itk::SizeValueType>(H) ||
             image->GetNumberOfComponentsPerPixel() != static_cast<unsigned int>(C))
-          throw std::invalid_argument("the coil maps in " + mapsChoice + " are " + std::to_string(size[0]) + " x " +
-                                      std::to_string(size[1]) + " x " + std::to_string(image->GetNumberOfComponentsPerPixel()) +
-                                      "; the k-space is " + std::to_string(W) + " x " + std::to_string(H) + " x " +
-                                      std::to_string(C) + " (x, y, coil): they must match");
+          throw std::invalid_argument(
+            "the coil maps in " + mapsChoice + " are " + std::to_string(size[0]) + " x " + std::to_string(size[1]) +
+            " x " + std::to_string(image->GetNumberOfComponentsPerPixel()) + "; the k-space is " + std::to_string(W) +
+            " x " + std::to_string(H) + " x " + std::to_string(C) + " (x, y, coil): they must match");
         maps[i].assign(image->GetBufferPointer(), image->GetBufferPointer() + plane * static_cast<size_t>(C));
       }
       else
@@ -236,8 +236,9 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
         ++last;
       const auto  count = static_cast<itk::SizeValueType>(last - first);
       const itk::Size<3> size{ { static_cast<itk::SizeValueType>(W), static_cast<itk::SizeValueType>(H), count } };
-      auto        kSpace = app::VolumeFilterType::KSpaceImageType::New(), sensitivities = app::VolumeFilterType::KSpaceImageType::New();
-      auto        mask = app::VolumeFilterType::MaskImageType::New();
+      using KSpaceVolume = app::VolumeFilterType::KSpaceImageType;
+      auto kSpace = KSpaceVolume::New(), sensitivities = KSpaceVolume::New();
+      auto mask = app::VolumeFilterType::MaskImageType::New();
       for (auto * image : { kSpace.GetPointer(), sensitivities.GetPointer() })
       {
         image->SetRegions(size);

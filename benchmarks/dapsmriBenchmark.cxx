@@ -78,7 +78,8 @@ BareFFTPair(int64_t C, int64_t N)
       fft->ExecuteInverse();
     };
   }
-  auto data = std::make_shared<torch::Tensor>(torch::zeros({ C, N, N }, torch::TensorOptions(torch::kComplexFloat).device(device)));
+  const auto options = torch::TensorOptions(torch::kComplexFloat).device(device);
+  auto       data = std::make_shared<torch::Tensor>(torch::zeros({ C, N, N }, options));
 #ifdef DAPSMRI_CUDA_SENSE_OPERATOR
   return [data, C, N] {
     cuda::RunFFTPair(C, N, N, reinterpret_cast<std::complex<float> *>(data->data_ptr<c10::complex<float>>()), nullptr);
@@ -130,8 +131,10 @@ RegisterOperatorBenchmarks(const Options & o)
         pair();
     })->Unit(benchmark::kMillisecond);
     const std::map<std::string, std::function<void(Problem &, bool)>> ops{
-      { "Forward", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fast->Forward(p.x) : p.torchFFT->Forward(p.x)); } },
-      { "Adjoint", [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fast->Adjoint(p.y) : p.torchFFT->Adjoint(p.y)); } },
+      { "Forward",
+        [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fast->Forward(p.x) : p.torchFFT->Forward(p.x)); } },
+      { "Adjoint",
+        [](Problem & p, bool f) { benchmark::DoNotOptimize(f ? p.fast->Adjoint(p.y) : p.torchFFT->Adjoint(p.y)); } },
       { "DataGradient",
         [](Problem & p, bool f) {
           benchmark::DoNotOptimize(f ? p.fast->DataGradient(p.x, p.y) : p.torchFFT->DataGradient(p.x, p.y));
@@ -177,7 +180,8 @@ RunNetworkBatchTable(const Options & o, const Denoiser & prior)
       }
       const auto name = std::to_string(N) + "x" + std::to_string(N);
       if (cpu)
-        std::printf("%-10s %6ld %14.1f %14.1f\n", name.c_str(), static_cast<long>(B), 1e3 * plain / B, 1e3 * reused / B);
+        std::printf("%-10s %6ld %14.1f %14.1f\n", name.c_str(), static_cast<long>(B), 1e3 * plain / B,
+                    1e3 * reused / B);
       else
         std::printf("%-10s %6ld %14s %14.2f\n", name.c_str(), static_cast<long>(B), "", 1e3 * reused / B);
     }

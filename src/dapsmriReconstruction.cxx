@@ -100,8 +100,9 @@ SlicesPerBatch(const ReconstructionSettings & settings, const torch::Device & de
 
 /** Runs one batch of slices as one stack of problems and fills their results. */
 void
-ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices, const ReconstructionSettings & settings,
-                 const ProgressCallback & progress, std::vector<ReconstructionResult> & results)
+ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices,
+                 const ReconstructionSettings & settings, const ProgressCallback & progress,
+                 std::vector<ReconstructionResult> & results)
 {
   const int64_t             S = static_cast<int64_t>(slices.size());
   const auto                device = prior.GetDenoiser()->Device();
@@ -154,7 +155,8 @@ ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices,
   {
     auto &       result = results[static_cast<size_t>(s)];
     const auto & y = measurements[static_cast<size_t>(s)];
-    const auto & sliceOperator = device.is_cpu() ? *operators[static_cast<size_t>(s)] : *problems[static_cast<size_t>(s)].op;
+    const auto & sliceOperator = device.is_cpu() ? *operators[static_cast<size_t>(s)]
+                                                 : *problems[static_cast<size_t>(s)].op; // on the CPU
     const auto   chains = samples[s];
     result.statistics = sampler.Statistics();
     result.tau = taus[static_cast<size_t>(s)];
@@ -192,8 +194,8 @@ ThreadCountScope::~ThreadCountScope()
 }
 
 std::vector<ReconstructionResult>
-ReconstructSlices(const Prior & prior, const std::vector<MultiCoilData> & slices, const ReconstructionSettings & settings,
-                  const ProgressFunction & progress)
+ReconstructSlices(const Prior & prior, const std::vector<MultiCoilData> & slices,
+                  const ReconstructionSettings & settings, const ProgressFunction & progress)
 {
   return TranslateErrors("dapsmri::ReconstructSlices", [&] {
     if (!prior.IsSet())

@@ -78,8 +78,9 @@ TEST(CudaSENSE, RefusesMissingBuffersBeforeTouchingTheDevice)
                std::invalid_argument);
   EXPECT_THROW(cuda::RunSENSE(cuda::SENSEChain::Gradient, shape, fake, mask, fake, nullptr, fake, fake, nullptr),
                std::invalid_argument);
-  EXPECT_THROW(cuda::RunSENSE(cuda::SENSEChain::Adjoint, { 1, 0, 1, 1 }, fake, mask, nullptr, fake, fake, fake, nullptr),
-               std::invalid_argument);
+  EXPECT_THROW(
+    cuda::RunSENSE(cuda::SENSEChain::Adjoint, { 1, 0, 1, 1 }, fake, mask, nullptr, fake, fake, fake, nullptr),
+    std::invalid_argument);
   EXPECT_EQ(cuda::SENSEWorkspaceBytes({ 2, 3, 4, 5 }), 2u * 3 * 4 * 5 * 8);
 }
 
@@ -96,7 +97,8 @@ TEST_P(CudaSENSE, MatchesTheFFTWOperator)
   dapsmri::SENSEOperator fftw(maps, mask);
 
   DeviceBuffer dMaps(maps), dMask(mask), dX(x), dY(y);
-  DeviceBuffer kSpace(torch::zeros({ B, C, H, W }, torch::kComplexFloat)), image(torch::zeros({ B, H, W }, torch::kComplexFloat));
+  DeviceBuffer kSpace(torch::zeros({ B, C, H, W }, torch::kComplexFloat));
+  DeviceBuffer image(torch::zeros({ B, H, W }, torch::kComplexFloat));
   DeviceBuffer work(torch::zeros({ B, C, H, W }, torch::kComplexFloat));
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);

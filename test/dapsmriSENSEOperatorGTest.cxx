@@ -108,7 +108,8 @@ TEST(StackedOperator, IsTheBlockDiagonalOfItsWeightedProblems)
   maps1.select(1, 0).zero_(); // row 0 outside problem 1's coils: it has an object support
   auto mask0 = RandomMask(H, W, 42), mask1 = RandomMask(H, W, 43);
   // torch::fft operators, so that autograd can differentiate through the stack.
-  auto op0 = std::make_shared<TorchSENSEOperator>(maps0, mask0), op1 = std::make_shared<TorchSENSEOperator>(maps1, mask1);
+  auto op0 = std::make_shared<TorchSENSEOperator>(maps0, mask0);
+  auto op1 = std::make_shared<TorchSENSEOperator>(maps1, mask1);
   const double           w0 = 1.0, w1 = 0.25;
   dapsmri::StackedOperator stack({ op0, op1 }, { w0, w1 });
   auto x = t::RandomComplex({ 2 * K, H, W }, 44);

@@ -168,7 +168,8 @@ protected:
 
   /** DAPS with the problem's Gaussian prior and operator on the parameter's device; the samples
    * come back to the CPU. */
-  torch::Tensor Sample(const GaussianProblem & problem, const DAPSConfig & config, DAPSStatistics * statistics = nullptr)
+  torch::Tensor Sample(const GaussianProblem & problem, const DAPSConfig & config,
+                       DAPSStatistics * statistics = nullptr)
   {
     const torch::Device device(GetParam());
     GaussianDenoiser    prior(problem.mu.to(device), torch::tensor(problem.s * problem.s).to(device));

@@ -369,7 +369,8 @@ TEST(MRIDAPSReconstructionImageFilter, AVolumeIsItsSlicesReconstructedInBatches)
     for (auto & v : truths.back())
       v *= 1.0f + 0.5f * static_cast<float>(s);
     masks.push_back(dapsmri::FastMRIMask(H, W, 2.0, 0.08, 42 + static_cast<uint64_t>(s), true));
-    kSpaces.push_back(dapsmri::SimulateKSpace(truths.back(), maps, C, H, W, masks.back(), 0.01, 7 + static_cast<uint64_t>(s)));
+    kSpaces.push_back(
+      dapsmri::SimulateKSpace(truths.back(), maps, C, H, W, masks.back(), 0.01, 7 + static_cast<uint64_t>(s)));
     std::copy(kSpaces.back().begin(), kSpaces.back().end(), volumeKSpace->GetBufferPointer() + s * plane * C);
     std::copy(maps.begin(), maps.end(), volumeMaps->GetBufferPointer() + s * plane * C);
     std::copy(masks.back().begin(), masks.back().end(), volumeMask->GetBufferPointer() + s * plane);
@@ -428,7 +429,8 @@ TEST(MRIDAPSReconstructionImageFilter, AVolumeIsItsSlicesReconstructedInBatches)
         EXPECT_GT(psnr, zeroFilled + 3.0) << "slice " << s;
         for (int64_t other = 0; other < S; ++other)
           if (other != s)
-            EXPECT_GT(psnr, dapsmri::MagnitudePSNR(slice, truths[other]) + 3.0) << "slice " << s << " against " << other;
+            EXPECT_GT(psnr, dapsmri::MagnitudePSNR(slice, truths[other]) + 3.0)
+              << "slice " << s << " against " << other;
       }
     }
     EXPECT_LT(volume->GetRelativeResidual(), 0.1); // every slice fits its own data

@@ -228,7 +228,8 @@ RunSENSE(SENSEChain chain, const SENSEShape & s, const std::complex<float> * map
 {
   if (s.batch < 1 || s.coils < 1 || s.height < 1 || s.width < 1)
     throw std::invalid_argument("cuFFT SENSE: every dimension must be positive");
-  const bool needsX = chain != SENSEChain::Adjoint, needsY = chain == SENSEChain::Adjoint || chain == SENSEChain::Gradient;
+  const bool needsX = chain != SENSEChain::Adjoint;
+  const bool needsY = chain == SENSEChain::Adjoint || chain == SENSEChain::Gradient;
   if (!mapsIn || !mask || !outIn || !workspace || (needsX && !xIn) || (needsY && !yIn))
     throw std::invalid_argument("cuFFT SENSE: a device buffer the chain needs is null");
 
@@ -243,7 +244,9 @@ RunSENSE(SENSEChain chain, const SENSEShape & s, const std::complex<float> * map
   const int64_t coilPixels = l.batch * l.coils * l.pixels;
   int           device = 0;
   Check(cudaGetDevice(&device), "cudaGetDevice");
-  const auto fft = [&](int direction) { Plans().Execute(device, l.batch * l.coils, l.height, l.width, work, direction, stream); };
+  const auto fft = [&](int direction) {
+    Plans().Execute(device, l.batch * l.coils, l.height, l.width, work, direction, stream);
+  };
 
   if (chain == SENSEChain::Adjoint)
     LoadKSpace<<<BlocksFor(coilPixels), ThreadsPerBlock, 0, stream>>>(l, mask, y, work);

@@ -43,9 +43,10 @@ public:
   virtual int64_t Problems() const { return 1; }
 
   /** Where the object can be nonzero: [H, W] float, 1 inside, 0 outside (a stacked operator:
-   * [Problems(), H, W]); undefined (the default) when it can be anywhere. The sampler holds the image at zero outside: there the
-   * data say nothing and the prior would fill the gap with invented tissue. (Not a sampling
-   * pattern: pixels an inpainting operator does not see stay inside the support.) */
+   * [Problems(), H, W]); undefined (the default) when it can be anywhere. The sampler holds the
+   * image at zero outside: there the data say nothing and the prior would fill the gap with
+   * invented tissue. (Not a sampling pattern: pixels an inpainting operator does not see stay
+   * inside the support.) */
   virtual torch::Tensor ObjectSupport() const { return {}; }
 
   /** Squared residual ||A(x) - y||^2 per batch entry: [B]. */

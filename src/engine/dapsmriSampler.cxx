@@ -142,7 +142,8 @@ DAPSSampler::Noise(const std::vector<int64_t> & shape)
   // Independent N(0, 1) real and imaginary parts: the real-coordinate noise of the sampler.
   std::vector<int64_t> realShape = shape;
   realShape.push_back(2);
-  return torch::view_as_complex(torch::randn(realShape, m_Generator, torch::TensorOptions(torch::kFloat).device(m_Device)));
+  const auto options = torch::TensorOptions(torch::kFloat).device(m_Device);
+  return torch::view_as_complex(torch::randn(realShape, m_Generator, options));
 }
 
 torch::Tensor
@@ -195,7 +196,7 @@ DAPSSampler::Langevin(const torch::Tensor & x0hat, const torch::Tensor & y, doub
 {
   auto         x = x0hat.clone();
   const double noise = std::sqrt(2.0 * lr);
-  auto         epsilon = torch::empty({ x.size(0), x.size(1), x.size(2), 2 }, x.options().dtype(torch::kFloat)); // refilled in place
+  auto epsilon = torch::empty({ x.size(0), x.size(1), x.size(2), 2 }, x.options().dtype(torch::kFloat)); // refilled
   for (int j = 0; j < m_Config.mcmcSteps; ++j)
   {
     auto g = PosteriorGradient(x, x0hat, y, r);
@@ -243,7 +244,9 @@ DAPSSampler::ExactGaussian(const torch::Tensor & x0hat, const torch::Tensor & y,
   const auto   stop = 1e-12 * RealDot(b, b);
   for (int i = 0; i < m_Config.cgIterations; ++i)
   {
-    if ((rr <= stop).all().item<bool>())
+    // The early stop reads a flag on the host; on a GPU that wait would come every iteration, so
+    // there CG runs all its iterations (after convergence its updates are at rounding level).
+    if (m_Device.is_cpu() && (rr <= stop).all().item<bool>())
     {
       break;
     }

@@ -295,9 +295,9 @@ ReadISMRMRD(const std::string & path, const ISMRMRDReadOptions & options)
       if (encodedX > W)
       {
         // Readout oversampling: to image space along x, keep the central W samples, back.
-        auto image = torch::fft::fftshift(torch::fft::ifft(torch::fft::ifftshift(lines, dims), c10::nullopt, -1, "ortho"), dims);
+        auto image = torch::fft::fftshift(torch::fft::ifft(torch::fft::ifftshift(lines, dims), {}, -1, "ortho"), dims);
         image = image.narrow(2, (encodedX - W) / 2, W);
-        lines = torch::fft::fftshift(torch::fft::fft(torch::fft::ifftshift(image, dims), c10::nullopt, -1, "ortho"), dims);
+        lines = torch::fft::fftshift(torch::fft::fft(torch::fft::ifftshift(image, dims), {}, -1, "ortho"), dims);
       }
       RawSlice s;
       s.height = H;

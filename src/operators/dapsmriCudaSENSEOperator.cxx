@@ -53,7 +53,8 @@ CudaSENSEOperator::CheckDevice(const torch::Tensor & t, const char * what) const
 }
 
 torch::Tensor
-CudaSENSEOperator::Run(cuda::SENSEChain chain, const torch::Tensor & xIn, const torch::Tensor & yIn, int64_t batch) const
+CudaSENSEOperator::Run(cuda::SENSEChain chain, const torch::Tensor & xIn, const torch::Tensor & yIn,
+                       int64_t batch) const
 {
   const c10::cuda::CUDAGuard guard(m_Device);
   const auto                 x = xIn.defined() ? xIn.contiguous() : xIn;
