@@ -20,13 +20,14 @@ elseif(DAPSMRI_SANITIZE)
 endif()
 
 find_package(Torch REQUIRED)
-# C++17 for Debian's LibTorch 1.13 and LibTorch 2.x up to 2.11; later releases need C++20.
-if(NOT CMAKE_CXX_STANDARD)
-  if(Torch_VERSION VERSION_GREATER_EQUAL 2.12)
-    set(CMAKE_CXX_STANDARD 20)
-  else()
-    set(CMAKE_CXX_STANDARD 17)
-  endif()
+# At least C++17 (the code; Debian's LibTorch 1.13 and LibTorch 2.x up to 2.11), C++20 for later
+# LibTorch releases; a higher standard set by the caller (an ITK tree) is kept.
+set(_dapsmri_cxx_standard 17)
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.12)
+  set(_dapsmri_cxx_standard 20)
+endif()
+if(NOT CMAKE_CXX_STANDARD OR CMAKE_CXX_STANDARD LESS _dapsmri_cxx_standard)
+  set(CMAKE_CXX_STANDARD ${_dapsmri_cxx_standard})
 endif()
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
