@@ -84,17 +84,9 @@ Arguments::Get(const std::string & name) const
 int
 Arguments::Int(const std::string & name) const
 {
-  try
-  {
-    size_t used = 0;
-    const int v = std::stoi(Get(name), &used);
-    if (used == Get(name).size())
-      return v;
-  }
-  catch (const std::exception &)
-  {
-  }
-  throw std::invalid_argument("--" + name + " needs an integer, got \"" + Get(name) + "\"");
+  int v = 0;
+  ParseParameter(Get(name), v, name.c_str());
+  return v;
 }
 
 int
@@ -110,17 +102,9 @@ Arguments::Int(const std::string & name, int low, int high) const
 double
 Arguments::Double(const std::string & name) const
 {
-  try
-  {
-    size_t       used = 0;
-    const double v = std::stod(Get(name), &used);
-    if (used == Get(name).size())
-      return v;
-  }
-  catch (const std::exception &)
-  {
-  }
-  throw std::invalid_argument("--" + name + " needs a number, got \"" + Get(name) + "\"");
+  double v = 0.0;
+  ParseParameter(Get(name), v, name.c_str());
+  return v;
 }
 
 bool
@@ -645,31 +629,14 @@ std::map<std::string, std::string>
 SamplerFlagDefaults()
 {
   // The defaults shown are the default preset's; a flag given on the command line overrides the
-  // preset chosen with --preset (see ConfigureFilter).
-  const DAPSConfig c;
-  const auto       text = [](double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  };
-  return { { "model", "" },
-           { "device", "cpu" },
-           { "preset", PresetNames[0] },
-           { "steps", std::to_string(c.annealingSteps) },
-           { "sigma-max", text(c.sigmaMax) },
-           { "sigma-min", text(c.sigmaMin) },
-           { "ode-steps", std::to_string(c.odeSteps) },
-           { "ode-solver", ToString(c.odeSolver) },
-           { "mcmc", ToString(c.mcmc) },
-           { "mcmc-steps", std::to_string(c.mcmcSteps) },
-           { "step-size", text(c.stepSize) },
-           { "step-size-min-ratio", text(c.stepSizeMinRatio) },
-           { "cg-iterations", std::to_string(c.cgIterations) },
-           { "prior-spread", ToString(c.priorSpread) },
-           { "tau", text(c.tau) },
-           { "samples", std::to_string(c.samples) },
-           { "seed", "0" },
-           { "threads", "0" } };
+  // preset chosen with --preset (see SamplerConfig).
+  const DAPSConfig                   c;
+  std::map<std::string, std::string> defaults{ { "model", "" }, { "device", "cpu" }, { "preset", PresetNames[0] },
+                                               { "threads", "0" } };
+#define DAPSMRI_FLAG_DEFAULT(field, Name, type, flag, placeholder, help) defaults[flag] = ParameterText(c.field);
+  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_FLAG_DEFAULT)
+#undef DAPSMRI_FLAG_DEFAULT
+  return defaults;
 }
 
 std::string
@@ -677,26 +644,46 @@ SamplerFlagUsage()
 {
   const auto         d = SamplerFlagDefaults();
   std::ostringstream u;
-  u << "  --preset NAME          mri (default: tuned for MRI) | reference (the paper's DAPS as published);\n"
-       "                         the flags below override single values of the preset\n"
-    << "  --steps N              annealing steps (default " << d.at("steps") << ")\n"
-    << "  --sigma-max S          first annealing noise level (default " << d.at("sigma-max") << ")\n"
-    << "  --sigma-min S          last annealing noise level (default " << d.at("sigma-min") << ")\n"
-    << "  --ode-steps N          probability-flow ODE steps (default " << d.at("ode-steps") << ")\n"
-    << "  --ode-solver S         euler | heun (default " << d.at("ode-solver") << ")\n"
-    << "  --mcmc METHOD          langevin | hmc | exact (Gaussian draw) | mean (its mean, data-consistent)\n"
-       "                         (default " << d.at("mcmc") << ")\n"
-    << "  --mcmc-steps N         Langevin / HMC steps per annealing step (default " << d.at("mcmc-steps") << ")\n"
-    << "  --step-size LR         Langevin / HMC step size (default " << d.at("step-size") << ")\n"
-    << "  --step-size-min-ratio F  the step size decays linearly to F times itself (default "
-    << d.at("step-size-min-ratio") << ")\n"
-    << "  --cg-iterations N      conjugate-gradient iterations of exact / mean (default " << d.at("cg-iterations") << ")\n"
-    << "  --prior-spread S       sigma (r_t = sigma_t, the paper) | gaussian (default " << d.at("prior-spread") << ")\n"
-    << "  --tau T                data-term noise level, normalised units (default " << d.at("tau") << ")\n"
-    << "  --samples K            posterior samples; their mean is the image (default " << d.at("samples") << ")\n"
-    << "  --seed S               random seed (default 0)\n"
-    << "  --threads N            threads (default: all cores)\n";
+  // "  --flag VALUE" then the text from column 26, wrapped at 100 columns.
+  const auto line = [&u](const std::string & flag, const std::string & text) {
+    const std::string head = "  --" + flag;
+    size_t            column = head.size() < 25 ? 25 : head.size() + 1;
+    u << head << std::string(column - head.size(), ' ');
+    std::istringstream words(text);
+    for (std::string word, separator; words >> word; separator = " ")
+    {
+      if (column + separator.size() + word.size() > 100)
+      {
+        u << '\n' << std::string(25, ' ');
+        column = 25;
+        separator.clear();
+      }
+      u << separator << word;
+      column += separator.size() + word.size();
+    }
+    u << '\n';
+  };
+  line("preset NAME", "mri (default: tuned for MRI) | reference (the paper's DAPS as published);");
+  u << std::string(25, ' ') << "the flags below override single values of the preset\n";
+#define DAPSMRI_FLAG_USAGE(field, Name, type, flag, placeholder, help)                                                 \
+  line(std::string(flag) + " " + placeholder, std::string(help) + " (default " + d.at(flag) + ")");
+  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_FLAG_USAGE)
+#undef DAPSMRI_FLAG_USAGE
+  line("threads N", "threads (default: all cores)");
   return u.str();
+}
+
+DAPSConfig
+SamplerConfig(const Arguments & args)
+{
+  // The preset first, then only the flags given on the command line.
+  DAPSConfig c = Preset(args.Get("preset"));
+#define DAPSMRI_FLAG_VALUE(field, Name, type, flag, placeholder, help)                                                 \
+  if (args.Given(flag))                                                                                                \
+    ParseParameter(args.Get(flag), c.field, flag);
+  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_FLAG_VALUE)
+#undef DAPSMRI_FLAG_VALUE
+  return c;
 }
 
 std::vector<unsigned char>
@@ -721,44 +708,6 @@ DefaultModelPath()
       return candidate;
   }
   return {};
-}
-
-DAPSConfig
-SamplerConfig(const Arguments & args)
-{
-  // The preset first, then only the flags given on the command line.
-  DAPSConfig c = Preset(args.Get("preset"));
-  const auto given = [&](const char * flag) { return args.Given(flag); };
-  if (given("steps"))
-    c.annealingSteps = args.Int("steps");
-  if (given("sigma-max"))
-    c.sigmaMax = args.Double("sigma-max");
-  if (given("sigma-min"))
-    c.sigmaMin = args.Double("sigma-min");
-  if (given("ode-steps"))
-    c.odeSteps = args.Int("ode-steps");
-  if (given("ode-solver"))
-    c.odeSolver = ParseODESolver(args.Get("ode-solver"));
-  if (given("mcmc"))
-    c.mcmc = ParseMCMCMethod(args.Get("mcmc"));
-  if (given("mcmc-steps"))
-    c.mcmcSteps = args.Int("mcmc-steps");
-  if (given("step-size"))
-    c.stepSize = args.Double("step-size");
-  if (given("step-size-min-ratio"))
-    c.stepSizeMinRatio = args.Double("step-size-min-ratio");
-  if (given("cg-iterations"))
-    c.cgIterations = args.Int("cg-iterations");
-  if (given("prior-spread"))
-    c.priorSpread = ParsePriorSpread(args.Get("prior-spread"));
-  if (given("tau"))
-    c.tau = args.Double("tau");
-  if (given("samples"))
-    c.samples = args.Int("samples");
-  if (args.Int("seed") < 0)
-    throw std::invalid_argument("--seed must not be negative");
-  c.seed = static_cast<uint64_t>(args.Int("seed"));
-  return c;
 }
 
 template <typename TFilter>

@@ -5,6 +5,7 @@
 // Plain C++: no ITK, no LibTorch.
 #include <cstdint>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -58,6 +59,31 @@ struct DAPSConfig
   int         samples = 1; ///< independent posterior samples, run as one batch
   uint64_t    seed = 0;
 };
+
+/** The DAPS parameters, one line each: X(field of DAPSConfig, name of the ITK filter's Set/Get
+ * methods, type, command-line flag, its value's placeholder, what it is). The filter's methods,
+ * the command-line flags with their usage text and defaults come from this table, and a test
+ * checks the Slicer XML against it both ways: a new parameter is a field above and a line here. */
+#define DAPSMRI_DAPS_PARAMETERS(X)                                                                                     \
+  X(annealingSteps, NumberOfAnnealingSteps, int, "steps", "N", "annealing steps")                                      \
+  X(sigmaMax, SigmaMax, double, "sigma-max", "S", "first annealing noise level")                                       \
+  X(sigmaMin, SigmaMin, double, "sigma-min", "S", "last annealing noise level")                                        \
+  X(odeSteps, NumberOfODESteps, int, "ode-steps", "N", "probability-flow ODE steps per annealing step")                \
+  X(odeSigmaMin, ODESigmaMin, double, "ode-sigma-min", "S", "the ODE's last noise level before 0")                     \
+  X(odeSolver, ODESolver, ::dapsmri::ODESolver, "ode-solver", "S", "euler | heun")                                     \
+  X(mcmc, MCMCMethod, ::dapsmri::MCMCMethod, "mcmc", "METHOD",                                                         \
+    "langevin | hmc | exact (Gaussian draw) | mean (its mean, data-consistent)")                                       \
+  X(mcmcSteps, NumberOfMCMCSteps, int, "mcmc-steps", "N", "Langevin / HMC steps per annealing step")                   \
+  X(stepSize, StepSize, double, "step-size", "LR", "Langevin / HMC step size")                                         \
+  X(stepSizeMinRatio, StepSizeMinRatio, double, "step-size-min-ratio", "F",                                            \
+    "the step size decays linearly to F times itself")                                                                 \
+  X(tau, Tau, double, "tau", "T", "data-term noise level, normalised units")                                           \
+  X(hmcMomentum, HMCMomentum, double, "hmc-momentum", "M", "HMC momentum kept per step, in [0, 1)")                    \
+  X(cgIterations, NumberOfCGIterations, int, "cg-iterations", "N", "conjugate-gradient iterations of exact / mean")    \
+  X(priorSpread, PriorSpread, ::dapsmri::PriorSpread, "prior-spread", "S",                                             \
+    "sigma (r_t = sigma_t, the paper) | gaussian")                                                                     \
+  X(samples, NumberOfSamples, int, "samples", "K", "posterior samples; their mean is the image")                       \
+  X(seed, Seed, uint64_t, "seed", "S", "random seed")
 
 /** What a run cost. */
 struct DAPSStatistics
@@ -136,6 +162,89 @@ ParsePriorSpread(const std::string & name)
     if (name == ToString(s))
       return s;
   throw std::invalid_argument("unknown prior spread \"" + name + "\" (choose sigma or gaussian)");
+}
+
+/** A parameter's value as the command line writes it, and back; ParseParameter throws
+ * std::invalid_argument naming the flag. */
+inline std::string
+ParameterText(double v)
+{
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+inline std::string
+ParameterText(int v)
+{
+  return std::to_string(v);
+}
+inline std::string
+ParameterText(uint64_t v)
+{
+  return std::to_string(v);
+}
+template <typename TEnum, typename = decltype(ToString(TEnum{}))>
+std::string
+ParameterText(TEnum v)
+{
+  return ToString(v);
+}
+
+namespace detail
+{
+/** The whole of `text` as a number by `parse` (std::stoi, std::stod, ...), or an error naming the flag. */
+template <typename T, typename F>
+T
+ParseNumber(const std::string & text, const char * flag, const char * kind, F && parse)
+{
+  try
+  {
+    size_t  used = 0;
+    const T v = parse(text, &used);
+    if (used == text.size() && !text.empty())
+      return v;
+  }
+  catch (const std::exception &)
+  {
+  }
+  throw std::invalid_argument(std::string("--") + flag + " needs " + kind + ", got \"" + text + "\"");
+}
+} // namespace detail
+
+inline void
+ParseParameter(const std::string & text, int & v, const char * flag)
+{
+  v = detail::ParseNumber<int>(text, flag, "an integer",
+                               [](const std::string & t, size_t * n) { return std::stoi(t, n); });
+}
+inline void
+ParseParameter(const std::string & text, double & v, const char * flag)
+{
+  v = detail::ParseNumber<double>(text, flag, "a number",
+                                  [](const std::string & t, size_t * n) { return std::stod(t, n); });
+}
+inline void
+ParseParameter(const std::string & text, uint64_t & v, const char * flag)
+{
+  if (text.find('-') != std::string::npos)
+    throw std::invalid_argument(std::string("--") + flag + " must not be negative");
+  v = detail::ParseNumber<uint64_t>(text, flag, "an integer",
+                                    [](const std::string & t, size_t * n) { return std::stoull(t, n); });
+}
+inline void
+ParseParameter(const std::string & text, MCMCMethod & v, const char *)
+{
+  v = ParseMCMCMethod(text);
+}
+inline void
+ParseParameter(const std::string & text, ODESolver & v, const char *)
+{
+  v = ParseODESolver(text);
+}
+inline void
+ParseParameter(const std::string & text, PriorSpread & v, const char *)
+{
+  v = ParsePriorSpread(text);
 }
 
 /** The paper's and the reference implementation's settings (EDM poly-7 annealing from 100 to 0.1

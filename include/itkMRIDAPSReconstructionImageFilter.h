@@ -103,40 +103,20 @@ public:
   dapsmri::DAPSConfig GetDAPSConfig() const;
   void                SetPreset(const std::string & name);
 
-  /** DAPS hyper-parameters, one by one (see dapsmri::DAPSConfig). */
-  itkSetMacro(NumberOfAnnealingSteps, int);
-  itkGetConstMacro(NumberOfAnnealingSteps, int);
-  itkSetMacro(SigmaMax, double);
-  itkGetConstMacro(SigmaMax, double);
-  itkSetMacro(SigmaMin, double);
-  itkGetConstMacro(SigmaMin, double);
-  itkSetMacro(NumberOfODESteps, int);
-  itkGetConstMacro(NumberOfODESteps, int);
-  itkSetMacro(ODESigmaMin, double);
-  itkGetConstMacro(ODESigmaMin, double);
-  itkSetEnumMacro(ODESolver, dapsmri::ODESolver);
-  itkGetEnumMacro(ODESolver, dapsmri::ODESolver);
-  itkSetEnumMacro(MCMCMethod, dapsmri::MCMCMethod);
-  itkGetEnumMacro(MCMCMethod, dapsmri::MCMCMethod);
-  itkSetMacro(NumberOfMCMCSteps, int);
-  itkGetConstMacro(NumberOfMCMCSteps, int);
-  itkSetMacro(StepSize, double);
-  itkGetConstMacro(StepSize, double);
-  itkSetMacro(StepSizeMinRatio, double);
-  itkGetConstMacro(StepSizeMinRatio, double);
-  /** Measurement noise std per real component, in the prior's normalised units. */
-  itkSetMacro(Tau, double);
-  itkGetConstMacro(Tau, double);
-  itkSetMacro(HMCMomentum, double);
-  itkGetConstMacro(HMCMomentum, double);
-  itkSetMacro(NumberOfCGIterations, int);
-  itkGetConstMacro(NumberOfCGIterations, int);
-  itkSetEnumMacro(PriorSpread, dapsmri::PriorSpread);
-  itkGetEnumMacro(PriorSpread, dapsmri::PriorSpread);
-  itkSetMacro(NumberOfSamples, int);
-  itkGetConstMacro(NumberOfSamples, int);
-  itkSetMacro(Seed, uint64_t);
-  itkGetConstMacro(Seed, uint64_t);
+  /** DAPS hyper-parameters, one by one: Set/Get of every line of DAPSMRI_DAPS_PARAMETERS
+   * (dapsmriDAPSConfig.h), e.g. SetNumberOfAnnealingSteps, SetMCMCMethod, SetTau, SetSeed. */
+#define DAPSMRI_FILTER_ACCESSORS(field, Name, type, flag, placeholder, help)                                           \
+  virtual void Set##Name(type value)                                                                                   \
+  {                                                                                                                    \
+    if (m_DAPSConfig.field != value)                                                                                   \
+    {                                                                                                                  \
+      m_DAPSConfig.field = value;                                                                                      \
+      this->Modified();                                                                                                \
+    }                                                                                                                  \
+  }                                                                                                                    \
+  virtual type Get##Name() const { return m_DAPSConfig.field; }
+  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_FILTER_ACCESSORS)
+#undef DAPSMRI_FILTER_ACCESSORS
   /** Threads for FFTW and LibTorch (0: LibTorch's default). */
   itkSetMacro(NumberOfThreads, int);
   itkGetConstMacro(NumberOfThreads, int);
@@ -183,22 +163,7 @@ private:
   dapsmri::Prior          m_Prior;
   bool                    m_PriorFromFile{ false };
   std::string             m_LoadedModelKey;
-  int                     m_NumberOfAnnealingSteps;
-  double                  m_SigmaMax;
-  double                  m_SigmaMin;
-  int                     m_NumberOfODESteps;
-  double                  m_ODESigmaMin;
-  dapsmri::ODESolver      m_ODESolver;
-  dapsmri::MCMCMethod     m_MCMCMethod;
-  int                     m_NumberOfMCMCSteps;
-  double                  m_StepSize;
-  double                  m_StepSizeMinRatio;
-  double                  m_Tau;
-  double                  m_HMCMomentum;
-  int                     m_NumberOfCGIterations;
-  dapsmri::PriorSpread    m_PriorSpread;
-  int                     m_NumberOfSamples;
-  uint64_t                m_Seed;
+  dapsmri::DAPSConfig     m_DAPSConfig;
   int                     m_NumberOfThreads{ 0 };
   int                     m_SliceBatch{ 0 };
   double                  m_IntensityScale{ 0.0 };

@@ -17,29 +17,13 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::MRIDAPSReconstruct
   this->AddRequiredInputName("Mask");
   this->SetNumberOfRequiredOutputs(2);
   this->SetNthOutput(1, this->MakeOutput(1));
-  this->SetDAPSConfig(dapsmri::DAPSConfig{});
 }
 
 template <typename TKSpaceImage, typename TOutputImage>
 void
 MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::SetDAPSConfig(const dapsmri::DAPSConfig & c)
 {
-  m_NumberOfAnnealingSteps = c.annealingSteps;
-  m_SigmaMax = c.sigmaMax;
-  m_SigmaMin = c.sigmaMin;
-  m_NumberOfODESteps = c.odeSteps;
-  m_ODESigmaMin = c.odeSigmaMin;
-  m_ODESolver = c.odeSolver;
-  m_MCMCMethod = c.mcmc;
-  m_NumberOfMCMCSteps = c.mcmcSteps;
-  m_StepSize = c.stepSize;
-  m_StepSizeMinRatio = c.stepSizeMinRatio;
-  m_Tau = c.tau;
-  m_HMCMomentum = c.hmcMomentum;
-  m_NumberOfCGIterations = c.cgIterations;
-  m_PriorSpread = c.priorSpread;
-  m_NumberOfSamples = c.samples;
-  m_Seed = c.seed;
+  m_DAPSConfig = c;
   this->Modified();
 }
 
@@ -56,7 +40,7 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::SetPreset(const st
   {
     itkExceptionMacro(<< e.what());
   }
-  c.seed = m_Seed;
+  c.seed = m_DAPSConfig.seed;
   this->SetDAPSConfig(c);
 }
 
@@ -179,7 +163,7 @@ dapsmri::ReconstructionSettings
 MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::Settings() const
 {
   dapsmri::ReconstructionSettings s;
-  s.daps = this->GetDAPSConfig();
+  s.daps = m_DAPSConfig;
   s.threads = m_NumberOfThreads;
   s.sliceBatch = m_SliceBatch;
   s.intensityScale = m_IntensityScale;
@@ -191,24 +175,7 @@ template <typename TKSpaceImage, typename TOutputImage>
 dapsmri::DAPSConfig
 MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GetDAPSConfig() const
 {
-  dapsmri::DAPSConfig c;
-  c.annealingSteps = m_NumberOfAnnealingSteps;
-  c.sigmaMax = m_SigmaMax;
-  c.sigmaMin = m_SigmaMin;
-  c.odeSteps = m_NumberOfODESteps;
-  c.odeSigmaMin = m_ODESigmaMin;
-  c.odeSolver = m_ODESolver;
-  c.mcmc = m_MCMCMethod;
-  c.mcmcSteps = m_NumberOfMCMCSteps;
-  c.stepSize = m_StepSize;
-  c.stepSizeMinRatio = m_StepSizeMinRatio;
-  c.tau = m_Tau;
-  c.hmcMomentum = m_HMCMomentum;
-  c.cgIterations = m_NumberOfCGIterations;
-  c.priorSpread = m_PriorSpread;
-  c.samples = m_NumberOfSamples;
-  c.seed = m_Seed;
-  return c;
+  return m_DAPSConfig;
 }
 
 template <typename TKSpaceImage, typename TOutputImage>
@@ -289,24 +256,13 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::PrintSelf(std::ost
   Superclass::PrintSelf(os, indent);
   os << indent << "ModelFileName: " << m_ModelFileName << '\n'
      << indent << "Device: " << m_Device << '\n'
-     << indent << "Prior: " << (m_Prior.IsSet() ? m_Prior.Name() : std::string("(none)")) << '\n'
-     << indent << "NumberOfAnnealingSteps: " << m_NumberOfAnnealingSteps << '\n'
-     << indent << "SigmaMax: " << m_SigmaMax << '\n'
-     << indent << "SigmaMin: " << m_SigmaMin << '\n'
-     << indent << "NumberOfODESteps: " << m_NumberOfODESteps << '\n'
-     << indent << "ODESigmaMin: " << m_ODESigmaMin << '\n'
-     << indent << "ODESolver: " << m_ODESolver << '\n'
-     << indent << "MCMCMethod: " << m_MCMCMethod << '\n'
-     << indent << "NumberOfMCMCSteps: " << m_NumberOfMCMCSteps << '\n'
-     << indent << "StepSize: " << m_StepSize << '\n'
-     << indent << "StepSizeMinRatio: " << m_StepSizeMinRatio << '\n'
-     << indent << "Tau: " << m_Tau << '\n'
-     << indent << "HMCMomentum: " << m_HMCMomentum << '\n'
-     << indent << "NumberOfCGIterations: " << m_NumberOfCGIterations << '\n'
-     << indent << "PriorSpread: " << m_PriorSpread << '\n'
-     << indent << "NumberOfSamples: " << m_NumberOfSamples << '\n'
-     << indent << "Seed: " << m_Seed << '\n'
-     << indent << "NumberOfThreads: " << m_NumberOfThreads << '\n'
+     << indent << "Prior: " << (m_Prior.IsSet() ? m_Prior.Name() : std::string("(none)")) << '\n';
+#define DAPSMRI_PRINT_PARAMETER(field, Name, type, flag, placeholder, help)                                            \
+  os << indent << #Name ": " << dapsmri::ParameterText(m_DAPSConfig.field) << '\n';
+  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_PRINT_PARAMETER)
+#undef DAPSMRI_PRINT_PARAMETER
+  os << indent << "NumberOfThreads: " << m_NumberOfThreads << '\n'
+     << indent << "SliceBatch: " << m_SliceBatch << '\n'
      << indent << "IntensityScale: " << m_IntensityScale << '\n'
      << indent << "NoiseStandardDeviation: " << m_NoiseStandardDeviation << '\n'
      << indent << "EstimatedIntensityScale: " << m_EstimatedIntensityScale << '\n'

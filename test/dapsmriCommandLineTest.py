@@ -111,6 +111,14 @@ class CommandLine(unittest.TestCase):
                     self.assertEqual(float(default.text), float(stated.group(1)), flag.text)
                 except ValueError:
                     self.assertEqual(default.text, stated.group(1), flag.text)
+        # And the other way: every flag of the tool is in the XML, except the ones Slicer has no
+        # use for (switches, the ISMRMRD dataset name, single-slice exports) and --preset: Slicer
+        # passes every value, so a preset there would be overridden by the defaults at once.
+        tool_only = {"xml", "help", "complex", "keep-repetitions", "no-prewhitening", "adjoint-only", "dataset",
+                     "save-coil-maps", "save-kspace", "preset"}
+        for flag in re.findall(r"\n  --([a-z][a-z0-9-]*)", usage):
+            if flag not in tool_only:
+                self.assertIn(flag, flags, "--%s is missing from the Slicer XML" % flag)
         # The one indexed parameter is the output image, as Slicer passes it positionally.
         indexed = [p for p in root.iter() if p.find("index") is not None]
         self.assertEqual([p.find("name").text for p in indexed], ["output"])

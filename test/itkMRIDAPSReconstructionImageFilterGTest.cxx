@@ -156,6 +156,69 @@ TEST(MRIDAPSReconstructionImageFilter, DefaultsArePresetMriAndTheReferenceIsOneC
   EXPECT_NE(filter->GetStandardDeviationOutput(), nullptr);
 }
 
+namespace
+{
+/** A value other than v, of its type. */
+int
+Other(int v)
+{
+  return v + 1;
+}
+double
+Other(double v)
+{
+  return 2.0 * v + 1.0;
+}
+uint64_t
+Other(uint64_t v)
+{
+  return v + 1;
+}
+dapsmri::ODESolver
+Other(dapsmri::ODESolver v)
+{
+  return v == dapsmri::ODESolver::Euler ? dapsmri::ODESolver::Heun : dapsmri::ODESolver::Euler;
+}
+dapsmri::MCMCMethod
+Other(dapsmri::MCMCMethod v)
+{
+  return v == dapsmri::MCMCMethod::HMC ? dapsmri::MCMCMethod::Langevin : dapsmri::MCMCMethod::HMC;
+}
+dapsmri::PriorSpread
+Other(dapsmri::PriorSpread v)
+{
+  return v == dapsmri::PriorSpread::Sigma ? dapsmri::PriorSpread::GaussianPosterior : dapsmri::PriorSpread::Sigma;
+}
+} // namespace
+
+// Every line of the parameter table is a Set/Get pair of the filter on its own DAPSConfig field,
+// printed by name; a value set is the one the command line would write back.
+TEST(MRIDAPSReconstructionImageFilter, EveryParameterOfTheTableIsAFilterParameter)
+{
+  auto                      filter = FilterType::New();
+  const dapsmri::DAPSConfig defaults;
+  int                       parameters = 0;
+#define DAPSMRI_CHECK_PARAMETER(field, Name, type, flag, placeholder, help)                                          \
+  {                                                                                                                \
+    ++parameters;                                                                                                  \
+    EXPECT_EQ(dapsmri::ParameterText(filter->Get##Name()), dapsmri::ParameterText(defaults.field)) << flag;        \
+    const auto before = filter->GetMTime();                                                                        \
+    const type value = Other(defaults.field);                                                                      \
+    filter->Set##Name(value);                                                                                      \
+    EXPECT_GT(filter->GetMTime(), before) << flag;                                                                 \
+    EXPECT_EQ(dapsmri::ParameterText(filter->GetDAPSConfig().field), dapsmri::ParameterText(value)) << flag;       \
+    type parsed{};                                                                                                 \
+    dapsmri::ParseParameter(dapsmri::ParameterText(value), parsed, flag);                                          \
+    EXPECT_EQ(dapsmri::ParameterText(parsed), dapsmri::ParameterText(value)) << flag;                              \
+    std::ostringstream printed;                                                                                    \
+    filter->Print(printed);                                                                                        \
+    EXPECT_NE(printed.str().find(#Name ": " + dapsmri::ParameterText(value)), std::string::npos) << flag;          \
+  }
+  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_CHECK_PARAMETER)
+#undef DAPSMRI_CHECK_PARAMETER
+  EXPECT_GT(parameters, 0);
+}
+
 // An uninformative Gaussian prior makes DAPS a sampler of the regularised SENSE posterior: it
 // unfolds what the coils can unfold (2x for these simulated 8 coils; at 4x their g-factor is
 // too high for any prior this weak, which is what a learned prior is for). A single sample
