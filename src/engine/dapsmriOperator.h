@@ -62,6 +62,20 @@ private:
   mutable std::atomic<int64_t> m_GradientEvaluations{ 0 };
 };
 
+/** A linear operator given by Forward and Adjoint: its data gradient is A^H (A x - y), without
+ * autograd. */
+class LinearOperator : public Operator
+{
+public:
+  bool          IsLinear() const override { return true; }
+  torch::Tensor Adjoint(const torch::Tensor & y) const override = 0;
+  torch::Tensor DataGradient(const torch::Tensor & x, const torch::Tensor & y) const override
+  {
+    CountGradient();
+    return Adjoint(Forward(x) - y);
+  }
+};
+
 /** The operator that measures nothing: DAPS with it samples the prior alone. */
 class NullOperator : public Operator
 {

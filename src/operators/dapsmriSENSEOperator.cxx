@@ -368,13 +368,6 @@ TorchSENSEOperator::Adjoint(const torch::Tensor & y) const
   return (CenteredIFFT2(y * m_Mask) * m_CoilMaps.conj()).sum(1);
 }
 
-torch::Tensor
-TorchSENSEOperator::DataGradient(const torch::Tensor & x, const torch::Tensor & y) const
-{
-  CountGradient();
-  return Adjoint(Forward(x) - y);
-}
-
 std::unique_ptr<Operator>
 MakeSENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask, const torch::Device & device, int threads)
 {

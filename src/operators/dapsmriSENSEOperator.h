@@ -77,16 +77,14 @@ private:
 
 /** The same SENSE operator written with torch::fft on any device (cuFFT on a GPU through
  * LibTorch). A reference for the FFTW operator and the baseline it is measured against. */
-class TorchSENSEOperator : public Operator
+class TorchSENSEOperator : public LinearOperator
 {
 public:
   TorchSENSEOperator(const torch::Tensor & coilMaps, const torch::Tensor & mask);
 
   std::vector<int64_t> ImageShape() const override { return { m_CoilMaps.size(1), m_CoilMaps.size(2) }; }
-  bool                 IsLinear() const override { return true; }
   torch::Tensor        Forward(const torch::Tensor & x) const override;
   torch::Tensor        Adjoint(const torch::Tensor & y) const override;
-  torch::Tensor        DataGradient(const torch::Tensor & x, const torch::Tensor & y) const override;
   torch::Tensor        ObjectSupport() const override { return m_Support; }
 
 private:

@@ -1,0 +1,178 @@
+// The image-restoration forward models against exact references: direct block means, direct
+// circular convolution and a direct DFT in double precision, adjoint identities for the linear
+// ones, finite differences for the gradients of the nonlinear ones.
+#include "dapsmriTaskOperators.h"
+#include "dapsmriTestUtilities.h"
+
+#include <gtest/gtest.h>
+
+using namespace dapsmri;
+namespace t = dapsmri::testing;
+
+namespace
+{
+/** |<A x, y> - <x, A^H y>| relative to ||A x|| ||y||, in double. */
+double
+AdjointMismatch(const Operator & op, const torch::Tensor & x, const torch::Tensor & y)
+{
+  const auto ax = op.Forward(x).to(torch::kComplexDouble), yd = y.to(torch::kComplexDouble);
+  const auto lhs = (ax.conj() * yd).sum();
+  const auto rhs = (x.to(torch::kComplexDouble).conj() * op.Adjoint(y).to(torch::kComplexDouble)).sum();
+  const auto scale = ax.abs().pow(2).sum().sqrt() * yd.abs().pow(2).sum().sqrt();
+  return (lhs - rhs).abs().item<double>() / scale.item<double>();
+}
+
+/** The data gradient against central finite differences of 0.5 ||A(x) - y||^2 along random
+ * directions (in double precision around float values). */
+double
+GradientMismatch(const Operator & op, const torch::Tensor & x, const torch::Tensor & y, uint64_t seed)
+{
+  const auto loss = [&](const torch::Tensor & v) {
+    return 0.5 * (op.Forward(v) - y).abs().pow(2).sum().item<double>();
+  };
+  const auto gradient = op.DataGradient(x, y);
+  double     worst = 0.0;
+  for (uint64_t k = 0; k < 4; ++k)
+  {
+    auto         d = t::RandomComplex(x.sizes().vec(), seed + k);
+    d = d / d.abs().pow(2).sum().sqrt();
+    const double h = 1e-3;
+    const double numeric = (loss(x + h * d) - loss(x - h * d)) / (2.0 * h);
+    const double analytic = torch::real(gradient.conj() * d).sum().item<double>(); // Re <g, d>
+    worst = std::max(worst, std::abs(numeric - analytic) / std::max(1.0, std::abs(numeric)));
+  }
+  return worst;
+}
+} // namespace
+
+TEST(DownsamplingOperator, AreaIsTheBlockMeanAndHasItsAdjoint)
+{
+  const int64_t        H = 6, W = 9, f = 3;
+  DownsamplingOperator op(H, W, f);
+  const auto           x = t::RandomComplex({ 2, H, W }, 1);
+  const auto           y = op.Forward(x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{ 2, H / f, W / f }));
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < H / f; ++i)
+      for (int64_t j = 0; j < W / f; ++j)
+      {
+        const auto block = x[b].narrow(0, i * f, f).narrow(1, j * f, f).to(torch::kComplexDouble).mean();
+        EXPECT_LT((y[b][i][j].to(torch::kComplexDouble) - block).abs().item<double>(), 1e-6);
+      }
+  EXPECT_LT(AdjointMismatch(op, x, t::RandomComplex({ 2, H / f, W / f }, 2)), 1e-6);
+  EXPECT_LT(t::RelativeError(op.DataGradient(x, y * 0.5), op.Operator::DataGradient(x, y * 0.5)), 1e-5);
+}
+
+TEST(DownsamplingOperator, BicubicIsLinearWithItsAdjoint)
+{
+  DownsamplingOperator op(16, 12, 4, DownsamplingOperator::Method::Bicubic);
+  const auto           x = t::RandomComplex({ 2, 16, 12 }, 3), z = t::RandomComplex({ 2, 16, 12 }, 4);
+  EXPECT_LT(t::RelativeError(op.Forward(x + 2.0 * z), op.Forward(x) + 2.0 * op.Forward(z)), 1e-5);
+  EXPECT_LT(AdjointMismatch(op, x, t::RandomComplex({ 2, 4, 3 }, 5)), 1e-5);
+  // A constant image stays constant (the filter's weights sum to one).
+  const auto flat = op.Forward(torch::full({ 1, 16, 12 }, c10::complex<float>(0.5f, -0.25f)));
+  EXPECT_LT((flat - c10::complex<float>(0.5f, -0.25f)).abs().max().item<float>(), 1e-5f);
+}
+
+TEST(InpaintingOperator, MasksAndIsSelfAdjoint)
+{
+  const auto         mask = (torch::rand({ 7, 5 }, at::detail::createCPUGenerator(6)) < 0.5).to(torch::kFloat);
+  InpaintingOperator op(mask * 3.0); // any nonzero value marks a seen pixel
+  const auto         x = t::RandomComplex({ 3, 7, 5 }, 7);
+  EXPECT_TRUE(torch::equal(op.Forward(x), x * mask));
+  EXPECT_LT(AdjointMismatch(op, x, t::RandomComplex({ 3, 7, 5 }, 8)), 1e-6);
+}
+
+TEST(BlurOperator, IsCircularConvolutionWithItsAdjoint)
+{
+  const int64_t H = 7, W = 6, kh = 3, kw = 5;
+  const auto    kernel = torch::rand({ kh, kw }, at::detail::createCPUGenerator(9));
+  BlurOperator  op(H, W, kernel);
+  const auto    x = t::RandomComplex({ 1, H, W }, 10);
+  // Direct periodic convolution with the kernel's centre (kh / 2, kw / 2) at the output pixel.
+  auto       reference = torch::zeros({ H, W }, torch::kComplexDouble);
+  const auto xd = x[0].to(torch::kComplexDouble);
+  for (int64_t i = 0; i < H; ++i)
+    for (int64_t j = 0; j < W; ++j)
+      for (int64_t a = 0; a < kh; ++a)
+        for (int64_t b = 0; b < kw; ++b)
+          reference[i][j] += kernel[a][b].item<double>() * xd[(i - (a - kh / 2) + H) % H][(j - (b - kw / 2) + W) % W];
+  EXPECT_LT(t::RelativeError(op.Forward(x)[0].to(torch::kComplexDouble), reference), 1e-5);
+  EXPECT_LT(AdjointMismatch(op, t::RandomComplex({ 2, H, W }, 11), t::RandomComplex({ 2, H, W }, 12)), 1e-5);
+}
+
+TEST(BlurOperator, KernelsAreNormalisedAndSeeded)
+{
+  const auto gaussian = GaussianKernel(9, 1.5);
+  EXPECT_NEAR(gaussian.sum().item<float>(), 1.0f, 1e-5f);
+  EXPECT_TRUE(torch::allclose(gaussian, gaussian.flip({ 0 }))); // symmetric
+  EXPECT_GT(gaussian[4][4].item<float>(), gaussian[0][0].item<float>());
+  const auto motion = MotionKernel(15, 0.5, 3);
+  EXPECT_NEAR(motion.sum().item<float>(), 1.0f, 1e-5f);
+  EXPECT_GE(motion.min().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::equal(motion, MotionKernel(15, 0.5, 3)));
+  EXPECT_FALSE(torch::equal(motion, MotionKernel(15, 0.5, 4)));
+  // A path, not a blob: most of the kernel is empty.
+  EXPECT_LT((motion > 0).sum().item<int64_t>(), 15 * 15 / 2);
+}
+
+TEST(PhaseRetrievalOperator, IsTheMagnitudeOfTheOversampledDFT)
+{
+  const int64_t          H = 4, W = 3, s = 2;
+  PhaseRetrievalOperator op(H, W, s);
+  const auto             x = t::RandomComplex({ 1, H, W }, 13);
+  const auto             y = op.Forward(x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{ 1, s * H, s * W }));
+  const auto xd = x[0].to(torch::kComplexDouble);
+  for (int64_t u = 0; u < s * H; ++u)
+    for (int64_t v = 0; v < s * W; ++v)
+    {
+      c10::complex<double> sum(0.0, 0.0);
+      for (int64_t i = 0; i < H; ++i)
+        for (int64_t j = 0; j < W; ++j)
+        {
+          const double phase =
+            -2.0 * M_PI * (static_cast<double>(u * i) / (s * H) + static_cast<double>(v * j) / (s * W));
+          sum += xd[i][j].item<c10::complex<double>>() * c10::complex<double>(std::cos(phase), std::sin(phase));
+        }
+      const double magnitude = std::abs(sum) / std::sqrt(static_cast<double>(s * H * s * W));
+      EXPECT_NEAR(y[0][u][v].item<c10::complex<float>>().real(), magnitude, 1e-5);
+      EXPECT_EQ(y[0][u][v].item<c10::complex<float>>().imag(), 0.0f);
+    }
+  EXPECT_FALSE(op.IsLinear());
+  EXPECT_LT(GradientMismatch(op, x, op.Forward(t::RandomComplex({ 1, H, W }, 14)), 15), 1e-3);
+}
+
+TEST(HDROperator, ClipsAndItsGradientMatchesFiniteDifferences)
+{
+  HDROperator op(5, 4, 2.0);
+  // Values moved away from the kinks at |2 x| = 1, where the loss is not smooth.
+  auto parts = torch::view_as_real(0.6 * t::RandomComplex({ 2, 5, 4 }, 16));
+  parts = torch::where((parts.mul(2.0).abs() - 1.0).abs() < 0.02, 1.1 * parts, parts);
+  const auto x = torch::view_as_complex(parts.contiguous());
+  const auto  y = op.Forward(x);
+  EXPECT_TRUE(torch::equal(torch::view_as_real(y), torch::clamp(2.0 * torch::view_as_real(x), -1.0, 1.0)));
+  EXPECT_LE(torch::view_as_real(y).abs().max().item<float>(), 1.0f);
+  const auto away = torch::view_as_real(x).mul(2.0).abs().sub(1.0).abs().min().item<float>();
+  ASSERT_GT(away, 2.0f * 2e-3f);
+  EXPECT_LT(GradientMismatch(op, x, 0.3 * t::RandomComplex({ 2, 5, 4 }, 17), 18), 1e-3);
+}
+
+TEST(TaskOperators, BadParametersAreRefusedBeforeAnyWork)
+{
+  EXPECT_THROW(DownsamplingOperator(10, 10, 3), std::invalid_argument); // 3 does not divide 10
+  EXPECT_THROW(DownsamplingOperator(10, 10, 0), std::invalid_argument);
+  EXPECT_THROW(InpaintingOperator(torch::zeros({ 4, 4 })), std::invalid_argument); // empty mask
+  EXPECT_THROW(BlurOperator(8, 8, torch::ones({ 9, 3 })), std::invalid_argument);   // kernel taller than the image
+  EXPECT_THROW(BlurOperator(8, 8, torch::full({ 3, 3 }, NAN)), std::invalid_argument);
+  EXPECT_THROW(HDROperator(8, 8, 0.0), std::invalid_argument);
+  EXPECT_THROW(HDROperator(8, 8, -2.0), std::invalid_argument);
+  EXPECT_THROW(PhaseRetrievalOperator(8, 8, 0), std::invalid_argument);
+  EXPECT_THROW(GaussianKernel(5, 0.0), std::invalid_argument);
+  EXPECT_THROW(MotionKernel(15, 1.5, 0), std::invalid_argument);
+  // Images of the wrong size are refused by every operator.
+  const auto wrong = t::RandomComplex({ 1, 5, 5 }, 19);
+  EXPECT_THROW(DownsamplingOperator(8, 8, 2).Forward(wrong), std::invalid_argument);
+  EXPECT_THROW(HDROperator(8, 8).Forward(wrong), std::invalid_argument);
+  EXPECT_THROW(PhaseRetrievalOperator(8, 8).Forward(wrong), std::invalid_argument);
+}
