@@ -93,6 +93,17 @@ struct DAPSStatistics
   double  denoiserSeconds = 0.0;
   double  mcmcSeconds = 0.0;
   double  totalSeconds = 0.0;
+
+  /** Adds another run's cost (runs one after the other). */
+  DAPSStatistics & operator+=(const DAPSStatistics & other)
+  {
+    denoiserEvaluations += other.denoiserEvaluations;
+    dataGradients += other.dataGradients;
+    denoiserSeconds += other.denoiserSeconds;
+    mcmcSeconds += other.mcmcSeconds;
+    totalSeconds += other.totalSeconds;
+    return *this;
+  }
 };
 
 inline const char *
@@ -162,6 +173,16 @@ ParsePriorSpread(const std::string & name)
     if (name == ToString(s))
       return s;
   throw std::invalid_argument("unknown prior spread \"" + name + "\" (choose sigma or gaussian)");
+}
+
+/** The settings for a known data-term noise level tau: the step size is scaled by
+ * (tau / configured tau)^2, which keeps Langevin's stability ratio step size / tau^2. */
+inline DAPSConfig
+WithNoiseLevel(DAPSConfig c, double tau)
+{
+  c.stepSize *= (tau / c.tau) * (tau / c.tau);
+  c.tau = tau;
+  return c;
 }
 
 /** A parameter's value as the command line writes it, and back; ParseParameter throws

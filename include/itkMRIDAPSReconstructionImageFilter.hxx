@@ -239,13 +239,7 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateData()
     m_RelativeResidual = std::max(m_RelativeResidual, r.relativeResidual);
     m_UsedTau = std::min(m_UsedTau, r.tau);
     if (s == 0 || r.batch != results[static_cast<size_t>(s) - 1].batch) // each batch's cost once
-    {
-      m_Statistics.denoiserEvaluations += r.statistics.denoiserEvaluations;
-      m_Statistics.dataGradients += r.statistics.dataGradients;
-      m_Statistics.denoiserSeconds += r.statistics.denoiserSeconds;
-      m_Statistics.mcmcSeconds += r.statistics.mcmcSeconds;
-      m_Statistics.totalSeconds += r.statistics.totalSeconds;
-    }
+      m_Statistics += r.statistics;
   }
 }
 

@@ -3,6 +3,7 @@
 #include "dapsmriCenteredFFT.h"
 #include "dapsmriErrors.h"
 #include "dapsmriIntensityScale.h"
+#include "dapsmriSampleSummary.h"
 #include "dapsmriSENSEOperator.h"
 #include "dapsmriSampler.h"
 
@@ -126,10 +127,7 @@ ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices,
   // for one slice; each slice keeps its own data term through its weight tau / tau_s <= 1.
   const double tau = *std::min_element(taus.begin(), taus.end());
   if (settings.noiseStandardDeviation > 0.0)
-  {
-    config.stepSize *= (tau / config.tau) * (tau / config.tau);
-    config.tau = tau;
-  }
+    config = WithNoiseLevel(config, tau);
   // The loop runs on the prior's device; the intensity scales and residuals are computed on the CPU.
   std::vector<std::shared_ptr<const Operator>> operators;
   std::vector<double>                          weights;
@@ -160,19 +158,8 @@ ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices,
     const auto   chains = samples[s];
     result.statistics = sampler.Statistics();
     result.tau = taus[static_cast<size_t>(s)];
-    auto mean = chains.mean(0);
-    result.relativeResidual = std::sqrt(sliceOperator.ResidualNorm2(mean.unsqueeze(0), y.unsqueeze(0)).item<double>() /
-                                        std::max(1e-30, y.abs().pow(2).sum().item<double>()));
-    mean = (mean * result.intensityScale).contiguous();
-    const auto * m = reinterpret_cast<const std::complex<float> *>(mean.data_ptr<c10::complex<float>>());
-    result.mean.assign(m, m + mean.numel());
-    if (chains.size(0) > 1)
-    {
-      // Complex std: sqrt(E |x - mean|^2), unbiased over the samples.
-      auto std = ((chains - chains.mean(0)).abs().pow(2).sum(0) / (chains.size(0) - 1)).sqrt() * result.intensityScale;
-      std = std.to(torch::kFloat).contiguous();
-      result.standardDeviation.assign(std.data_ptr<float>(), std.data_ptr<float>() + std.numel());
-    }
+    result.relativeResidual = RelativeResidual(sliceOperator, chains.mean(0), y);
+    SummariseSamples(chains, result.intensityScale, result);
   }
 }
 } // namespace

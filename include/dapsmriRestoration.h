@@ -1,0 +1,74 @@
+#ifndef dapsmriRestoration_h
+#define dapsmriRestoration_h
+
+// Image restoration with the DAPS engine: super-resolution, inpainting, deblurring, phase
+// retrieval and HDR, the DAPS paper's tasks, as forward models on one real image. Plain C++ like
+// dapsmriReconstruction.h: LibTorch stays inside the library.
+#include "DAPSMRIExport.h"
+#include "dapsmriReconstruction.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dapsmri
+{
+
+enum class RestorationTask
+{
+  SuperResolution, ///< y = down-sampling by `factor` (block mean, or bicubic)
+  Inpainting,      ///< y = the pixels where `mask` is nonzero
+  Deblurring,      ///< y = kernel * x (periodic convolution)
+  PhaseRetrieval,  ///< y = |FFT of x zero-padded to oversampling x its size|
+  HDR              ///< y = clip(alpha x, -1, 1)
+};
+
+/** "super-resolution", "inpainting", "deblurring", "phase-retrieval", "hdr", and back (throws
+ * std::invalid_argument listing the names). */
+DAPSMRI_EXPORT std::string     ToString(RestorationTask task);
+DAPSMRI_EXPORT RestorationTask ParseRestorationTask(const std::string & name);
+
+/** One forward model and the size of the image it acts on. Only the task's own fields are read. */
+struct RestorationProblem
+{
+  RestorationTask            task = RestorationTask::SuperResolution;
+  int64_t                    height = 0, width = 0; ///< of the image to restore
+  int64_t                    factor = 4;            ///< super-resolution: must divide height and width
+  bool                       bicubic = false;       ///< super-resolution: bicubic instead of block means
+  std::vector<unsigned char> mask;                  ///< inpainting: height x width, nonzero where seen
+  std::vector<float>         kernel;                ///< deblurring: kernelHeight x kernelWidth, row-major
+  int64_t                    kernelHeight = 0, kernelWidth = 0;
+  int64_t                    oversampling = 2; ///< phase retrieval
+  double                     alpha = 2.0;      ///< HDR
+};
+
+/** Whether DAPS's Gaussian-step MCMC methods (mean, exact) apply: only to linear tasks. */
+DAPSMRI_EXPORT bool IsLinear(RestorationTask task);
+
+/** The measurement's size {height, width} for the problem; throws itk::ExceptionObject for bad
+ * parameters (a factor that does not divide the size, an empty mask, a kernel larger than the
+ * image, alpha <= 0, ...), before any work. */
+DAPSMRI_EXPORT std::vector<int64_t> MeasurementSize(const RestorationProblem & problem);
+
+/** y = A(x) for a real image x (height x width, row-major); returns the real measurement. */
+DAPSMRI_EXPORT std::vector<float> Measure(const RestorationProblem & problem, const std::vector<float> & image);
+
+/** Normalised kernels (size x size, row-major): Gaussian of std sigma pixels, and a seeded random
+ * camera path whose turning grows with intensity in [0, 1] (the paper: 61 x 61, sigma 3, 0.5). */
+DAPSMRI_EXPORT std::vector<float> GaussianBlurKernel(int64_t size, double sigma);
+DAPSMRI_EXPORT std::vector<float> MotionBlurKernel(int64_t size, double intensity, uint64_t seed);
+
+/** Restores the image from its measurement with DAPS. The intensity scale (the data are divided
+ * by it so that the image is in the prior's units) is settings.intensityScale, or, when 0, the
+ * 99th percentile of |y| (of the seen pixels for inpainting) for the linear tasks and 1 for phase
+ * retrieval and HDR, whose measurements are taken to be in the prior's units already. With
+ * restarts > 1 DAPS runs that many times (seeds seed, seed + 1, ...) and the run whose mean fits
+ * the data best is kept, as the paper does for phase retrieval. Throws itk::ExceptionObject. */
+DAPSMRI_EXPORT ReconstructionResult Restore(const Prior & prior, const RestorationProblem & problem,
+                                            const std::vector<float> & measurement,
+                                            const ReconstructionSettings & settings, int restarts = 1,
+                                            const ProgressFunction & progress = {});
+
+} // namespace dapsmri
+
+#endif
