@@ -492,32 +492,35 @@ WriteMultiCoil(const MultiCoilImage * image, const std::string & path)
   WriteImageAtomically(volume.GetPointer(), path);
 }
 
+MagnitudeImage::Pointer
+ReadScalarImage(const std::string & path, const std::string & what)
+{
+  const auto check = [&](const itk::ImageIOBase & io) {
+    if (io.GetNumberOfComponents() != 1 || io.GetNumberOfDimensions() > 3 ||
+        (io.GetNumberOfDimensions() == 3 && io.GetDimensions(2) != 1))
+      throw std::invalid_argument("cannot read the " + what + " " + path + ": it must be one 2-D scalar image (x, y); " +
+                                  "this file has " + std::to_string(io.GetNumberOfDimensions()) + " axes of " +
+                                  std::to_string(io.GetNumberOfComponents()) + "-component pixels");
+  };
+  auto         image = ReadImageInChildProcess<MagnitudeImage>(path, what.c_str(), check);
+  const size_t n = image->GetLargestPossibleRegion().GetNumberOfPixels();
+  if (!std::all_of(image->GetBufferPointer(), image->GetBufferPointer() + n, [](float v) { return std::isfinite(v); }))
+    throw std::invalid_argument("cannot read the " + what + " " + path + ": it holds NaN or Inf values");
+  return image;
+}
+
 MaskImage::Pointer
 ReadMask(const std::string & path)
 {
-  const char * what = "sampling mask";
-  const auto   check = [&](const itk::ImageIOBase & io) {
-    if (io.GetNumberOfComponents() != 1 || io.GetNumberOfDimensions() > 3 ||
-        (io.GetNumberOfDimensions() == 3 && io.GetDimensions(2) != 1))
-      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path +
-                                  ": a mask is one 2-D scalar image (x, y), nonzero where k-space was acquired; this "
-                                  "file has " + std::to_string(io.GetNumberOfDimensions()) + " axes of " +
-                                  std::to_string(io.GetNumberOfComponents()) + "-component pixels");
-  };
   // Read as float: any nonzero value (0.5 too) marks an acquired sample.
-  const auto values = ReadImageInChildProcess<MagnitudeImage>(path, what, check);
+  const auto values = ReadScalarImage(path, "sampling mask");
   auto       mask = MaskImage::New();
   mask->CopyInformation(values);
   mask->SetRegions(values->GetLargestPossibleRegion());
   mask->Allocate();
   const size_t n = values->GetLargestPossibleRegion().GetNumberOfPixels();
-  for (size_t i = 0; i < n; ++i)
-  {
-    const float v = values->GetBufferPointer()[i];
-    if (!std::isfinite(v))
-      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it holds NaN or Inf values");
-    mask->GetBufferPointer()[i] = v != 0.0f ? 1 : 0;
-  }
+  std::transform(values->GetBufferPointer(), values->GetBufferPointer() + n, mask->GetBufferPointer(),
+                 [](float v) { return v != 0.0f ? 1 : 0; });
   return mask;
 }
 
@@ -674,10 +677,10 @@ SamplerFlagUsage()
 }
 
 DAPSConfig
-SamplerConfig(const Arguments & args)
+SamplerConfig(const Arguments & args, const std::string & defaultPreset)
 {
   // The preset first, then only the flags given on the command line.
-  DAPSConfig c = Preset(args.Get("preset"));
+  DAPSConfig c = Preset(args.Given("preset") ? args.Get("preset") : defaultPreset);
 #define DAPSMRI_FLAG_VALUE(field, Name, type, flag, placeholder, help)                                                 \
   if (args.Given(flag))                                                                                                \
     ParseParameter(args.Get(flag), c.field, flag);

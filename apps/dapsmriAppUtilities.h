@@ -99,6 +99,9 @@ using MaskImage = itk::Image<unsigned char, 2>;
 MultiCoilImage::Pointer ReadMultiCoil(const std::string & path);
 void                    WriteMultiCoil(const MultiCoilImage * image, const std::string & path);
 MaskImage::Pointer      ReadMask(const std::string & path);
+/** A 2-D scalar image as float (a 3-D file with one slice too); refuses other shapes and NaN / Inf,
+ * naming `what` and the file. */
+MagnitudeImage::Pointer ReadScalarImage(const std::string & path, const std::string & what);
 
 /** |z| of a row-major [height][width] complex buffer as an ITK image. */
 MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_t width);
@@ -120,8 +123,9 @@ std::map<std::string, std::string> SamplerFlagDefaults();
 /** Their usage text, defaults included. */
 std::string SamplerFlagUsage();
 
-/** The DAPS settings those flags ask for: the --preset, then each flag given on the command line. */
-DAPSConfig SamplerConfig(const Arguments & args);
+/** The DAPS settings those flags ask for: the --preset (defaultPreset when none is given), then
+ * each flag given on the command line. */
+DAPSConfig SamplerConfig(const Arguments & args, const std::string & defaultPreset = PresetNames[0]);
 
 /** Applies those flags to the filter; the prior is --model, else the shipped model, else (when
  * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */

@@ -1,4 +1,4 @@
-"""Command-line tests of daps-recon, daps-simulate and daps-prior-samples (run by CTest).
+"""Command-line tests of daps-recon, daps-restore, daps-simulate and daps-prior-samples (run by CTest).
 
 usage: python3 dapsmriCommandLineTest.py BIN_DIR TINY_MODEL BROKEN_MODEL ISMRMRD_GENERATOR BROKEN_ISMRMRD_WRITER
 """
@@ -21,6 +21,7 @@ RECON = os.path.join(BIN, "daps-recon")
 UNDERSAMPLE = os.path.join(BIN, "daps-undersample")
 SIMULATE = os.path.join(BIN, "daps-simulate")
 PRIOR_SAMPLES = os.path.join(BIN, "daps-prior-samples")
+RESTORE = os.path.join(BIN, "daps-restore")
 FAST = ["--steps", "2", "--ode-steps", "1", "--mcmc-steps", "2"]
 
 
@@ -84,6 +85,41 @@ class CommandLine(unittest.TestCase):
         self.assertIn(needle, result.stderr)
         self.assertFalse(os.path.exists(output), "a failed run left an output file")
         self.assertEqual([f for f in os.listdir(self.dir) if ".partial" in f], [])
+
+    def test_restore_simulates_measures_and_restores_each_task(self):
+        clean = self.case + "_reference.nii.gz"  # 32 x 32
+        for task, extra, measured in (("super-resolution", ["--factor", "2"], "16 16"),
+                                      ("inpainting", ["--box", "8,8,10,10"], "32 32"),
+                                      ("deblurring", ["--kernel-size", "9", "--blur-sigma", "1.5"], "32 32"),
+                                      ("phase-retrieval", ["--mcmc-steps", "2"], "64 64"),
+                                      ("hdr", ["--mcmc-steps", "2"], "32 32")):
+            out = os.path.join(self.dir, "restored_%s.nrrd" % task)
+            measurement = os.path.join(self.dir, "measured_%s.nrrd" % task)
+            r = run(RESTORE, clean, out, "--task", task, "--simulate", "--model", TINY, "--steps", "2",
+                    "--ode-steps", "1", "--measurement-output", measurement, *extra)
+            self.assertEqual(r.returncode, 0, task + ": " + r.stderr)
+            self.assertIn("PSNR against the clean image", r.stderr)
+            self.assertEqual(nrrd_header(out)["sizes"], "32 32", task)
+            self.assertEqual(nrrd_header(measurement)["sizes"], measured, task)
+        # A measurement restores to the size it implies: 16 x 16 at factor 2 gives 32 x 32.
+        out = os.path.join(self.dir, "restored_from_measurement.nrrd")
+        r = run(RESTORE, os.path.join(self.dir, "measured_super-resolution.nrrd"), out, "--task", "super-resolution",
+                "--factor", "2", "--model", TINY, *FAST)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(nrrd_header(out)["sizes"], "32 32")
+
+    def test_restore_refuses_bad_parameters_before_any_work(self):
+        clean = self.case + "_reference.nii.gz"
+        out = os.path.join(self.dir, "restore_refused.nrrd")
+        for extra, needle in ((["--task", "super-resolution", "--factor", "3"], "divisor of the image size"),
+                              (["--task", "inpainting", "--box", "0,0,32,32"], "shows no pixel"),
+                              (["--task", "deblurring", "--kernel-size", "41"], "larger than the image"),
+                              (["--task", "hdr", "--alpha", "-1"], "alpha must be positive"),
+                              (["--task", "hdr", "--mcmc", "mean"], "nonlinear"),
+                              (["--task", "denoising"], "unknown task"),
+                              (["--task", "deblurring", "--kernel", "box"], "unknown kernel")):
+            r = run(RESTORE, clean, out, "--simulate", "--model", TINY, *FAST, *extra)
+            self.assertFailsCleanly(r, out, needle)
 
     def test_xml_is_valid_and_every_flag_exists(self):
         r = run(RECON, "--xml")
