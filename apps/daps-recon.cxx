@@ -122,18 +122,6 @@ MakeVolume(const std::vector<RawSlice> & slices)
   return volume;
 }
 
-template <typename TImage, typename TValue>
-typename TImage::Pointer
-ToImage(const std::vector<TValue> & values, int64_t height, int64_t width, int64_t components)
-{
-  auto                      image = TImage::New();
-  typename TImage::SizeType size{ { static_cast<itk::SizeValueType>(width), static_cast<itk::SizeValueType>(height) } };
-  image->SetRegions(size);
-  image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(components)); // 1 for scalar images
-  image->Allocate();
-  std::copy(values.begin(), values.end(), image->GetBufferPointer());
-  return image;
-}
 
 int
 ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const std::string & output)
@@ -193,13 +181,13 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     }
     calibrationSeconds += since(start);
     if (args.Has("save-coil-maps"))
-      app::WriteMultiCoil(ToImage<app::MultiCoilImage>(maps[i], H, W, C), args.Get("save-coil-maps"));
+      app::WriteMultiCoil(app::ToImage<app::MultiCoilImage>(maps[i], H, W, C), args.Get("save-coil-maps"));
     if (args.Has("save-kspace"))
     {
       const std::string path = args.Get("save-kspace");
-      app::WriteMultiCoil(ToImage<app::MultiCoilImage>(s.kSpace, H, W, C), path);
+      app::WriteMultiCoil(app::ToImage<app::MultiCoilImage>(s.kSpace, H, W, C), path);
       const auto name = std::filesystem::path(path).filename().string();
-      app::WriteImageAtomically(ToImage<app::MaskImage>(s.mask, H, W, 1).GetPointer(),
+      app::WriteImageAtomically(app::ToImage<app::MaskImage>(s.mask, H, W, 1).GetPointer(),
                                 (std::filesystem::path(path).parent_path() / (name.substr(0, name.find('.')) + "_mask.nrrd")).string());
     }
   }
@@ -327,7 +315,7 @@ ZeroFilledFromImages(const app::Arguments & args, const std::string & output)
   const auto          image = ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads));
   if (args.Has("complex"))
   {
-    auto out = ToImage<itk::Image<std::complex<float>, 2>>(image, height, width, 1);
+    auto out = app::ToImage<itk::Image<std::complex<float>, 2>>(image, height, width, 1);
     out->CopyInformation(kSpace);
     app::WriteImageAtomically(out.GetPointer(), output);
   }

@@ -22,6 +22,8 @@ OUTPUT is the restored image (the magnitude; --complex for the complex image).
   --simulate             INPUT is a clean image: measure it, restore, report PSNR
   --noise S              with --simulate: Gaussian noise std added to the measurement (default 0)
   --measurement-output PATH  also write the measurement
+  --mask-output PATH     inpainting: also write the mask used (1 where seen)
+  --kernel-output PATH   deblurring: also write the kernel used
   --factor F             super-resolution factor, a divisor of the size (default 4)
   --bicubic              super-resolution by bicubic down-sampling (default: block means)
   --mask PATH            inpainting: mask image, nonzero where seen (default: --box)
@@ -59,7 +61,7 @@ ParseBox(const std::string & text)
 
 /** The forward model the flags describe, for an image of height x width. */
 RestorationProblem
-ProblemFromFlags(const app::Arguments & args, int64_t height, int64_t width)
+ProblemFromFlags(const app::Arguments & args, int64_t height, int64_t width, uint64_t seed)
 {
   RestorationProblem p;
   p.task = ParseRestorationTask(args.Get("task"));
@@ -86,7 +88,7 @@ ProblemFromFlags(const app::Arguments & args, int64_t height, int64_t width)
       const double fraction = args.Double("random-fraction");
       if (fraction >= 1.0)
         throw std::invalid_argument("--random-fraction must lie in (0, 1)");
-      std::mt19937_64                       random(static_cast<uint64_t>(args.Int("seed")));
+      std::mt19937_64                       random(seed);
       std::uniform_real_distribution<double> uniform;
       for (auto & seen : p.mask)
         seen = uniform(random) >= fraction;
@@ -107,23 +109,13 @@ ProblemFromFlags(const app::Arguments & args, int64_t height, int64_t width)
     if (args.Get("kernel") == "gaussian")
       p.kernel = GaussianBlurKernel(size, args.Double("blur-sigma"));
     else if (args.Get("kernel") == "motion")
-      p.kernel = MotionBlurKernel(size, args.Double("motion-intensity"), static_cast<uint64_t>(args.Int("seed")));
+      p.kernel = MotionBlurKernel(size, args.Double("motion-intensity"), seed);
     else
       throw std::invalid_argument("unknown kernel \"" + args.Get("kernel") + "\" (choose gaussian or motion)");
   }
   return p;
 }
 
-app::MagnitudeImage::Pointer
-ToImage(const std::vector<float> & values, int64_t height, int64_t width)
-{
-  auto                                    image = app::MagnitudeImage::New();
-  app::MagnitudeImage::SizeType size{ { static_cast<itk::SizeValueType>(width), static_cast<itk::SizeValueType>(height) } };
-  image->SetRegions(size);
-  image->Allocate();
-  std::copy(values.begin(), values.end(), image->GetBufferPointer());
-  return image;
-}
 } // namespace
 
 int
@@ -134,6 +126,8 @@ main(int argc, char * argv[])
     defaults.insert({ { "task", "" },
                       { "noise", "0" },
                       { "measurement-output", "" },
+                      { "mask-output", "" },
+                      { "kernel-output", "" },
                       { "factor", "4" },
                       { "mask", "" },
                       { "box", "" },
@@ -156,10 +150,16 @@ main(int argc, char * argv[])
     const std::string input = args.Positional()[0], output = args.Positional()[1];
     // Everything that can be checked is checked before the work.
     app::CheckImageOutputPath(output, true);
-    for (const char * flag : { "std-output", "measurement-output" })
+    for (const char * flag : { "std-output", "measurement-output", "mask-output", "kernel-output" })
       if (args.Has(flag))
         app::CheckImageOutputPath(args.Get(flag), true);
     const auto   task = ParseRestorationTask(args.Get("task"));
+    if (args.Has("mask-output") && task != RestorationTask::Inpainting)
+      throw std::invalid_argument("--mask-output needs --task inpainting");
+    if (args.Has("kernel-output") && task != RestorationTask::Deblurring)
+      throw std::invalid_argument("--kernel-output needs --task deblurring");
+    if (args.Has("std-output") && args.Int("samples") < 2)
+      throw std::invalid_argument("--std-output needs --samples > 1");
     const int    restarts = args.Int("restarts", 1, 64);
     const double noise = args.Double("noise"), scale = args.Double("intensity-scale");
     if (!(noise >= 0.0) || !(scale >= 0.0))
@@ -190,7 +190,7 @@ main(int argc, char * argv[])
       height /= s;
       width /= s;
     }
-    const auto problem = ProblemFromFlags(args, height, width);
+    const auto problem = ProblemFromFlags(args, height, width, settings.daps.seed);
     const auto measured = MeasurementSize(problem);
     std::vector<float> measurement = values;
     if (args.Has("simulate"))
@@ -226,16 +226,15 @@ main(int argc, char * argv[])
     }
     else
       outputs.push_back(app::WriteImageToTemporary(restored.GetPointer(), output));
-    if (args.Has("std-output"))
-    {
-      if (result.standardDeviation.empty())
-        throw std::invalid_argument("--std-output needs --samples > 1");
-      outputs.push_back(app::WriteImageToTemporary(ToImage(result.standardDeviation, height, width).GetPointer(),
-                                                   args.Get("std-output")));
-    }
-    if (args.Has("measurement-output"))
-      outputs.push_back(app::WriteImageToTemporary(ToImage(measurement, measured[0], measured[1]).GetPointer(),
-                                                   args.Get("measurement-output")));
+    const auto add = [&](const std::vector<float> & values, int64_t h, int64_t w, const char * flag) {
+      if (args.Has(flag))
+        outputs.push_back(
+          app::WriteImageToTemporary(app::ToImage<app::MagnitudeImage>(values, h, w).GetPointer(), args.Get(flag)));
+    };
+    add(result.standardDeviation, height, width, "std-output");
+    add(measurement, measured[0], measured[1], "measurement-output");
+    add(std::vector<float>(problem.mask.begin(), problem.mask.end()), height, width, "mask-output");
+    add(problem.kernel, problem.kernelHeight, problem.kernelWidth, "kernel-output");
     OutputFile::CommitAll(outputs);
 
     std::cerr << ToString(task) << " of a " << width << " x " << height << " image with prior " << model << ": NFE "

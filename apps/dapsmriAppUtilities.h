@@ -112,6 +112,20 @@ MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image
 void WriteMontagePNG(const std::vector<MagnitudeImage::Pointer> & panels, const std::string & path,
                      size_t columns = 0 /* 0: all in one row */, float white = 0.0f, size_t zoom = 1);
 
+/** A row-major [height][width] buffer (components per pixel, interleaved) as a 2-D ITK image. */
+template <typename TImage, typename TValue>
+typename TImage::Pointer
+ToImage(const std::vector<TValue> & values, int64_t height, int64_t width, int64_t components = 1)
+{
+  auto                      image = TImage::New();
+  typename TImage::SizeType size{ { static_cast<itk::SizeValueType>(width), static_cast<itk::SizeValueType>(height) } };
+  image->SetRegions(size);
+  image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(components)); // 1 for scalar images
+  image->Allocate();
+  std::copy(values.begin(), values.end(), image->GetBufferPointer());
+  return image;
+}
+
 using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
 /** The filter on volumes (x, y, slice): daps-recon runs an ISMRMRD file's slices through one. */
 using VolumeFilterType = itk::MRIDAPSReconstructionImageFilter<itk::VectorImage<std::complex<float>, 3>>;
