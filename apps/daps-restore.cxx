@@ -148,7 +148,10 @@ main(int argc, char * argv[])
       return args.Has("help") ? 0 : 2;
     }
     const std::string input = args.Positional()[0], output = args.Positional()[1];
-    // Everything that can be checked is checked before the work.
+    // Everything that can be checked is checked before the work: no output may replace an input.
+    CheckOutputPaths({ output, args.Get("std-output"), args.Get("measurement-output"), args.Get("mask-output"),
+                       args.Get("kernel-output") },
+                     { input, args.Get("mask"), args.Get("model") });
     app::CheckImageOutputPath(output, true);
     for (const char * flag : { "std-output", "measurement-output", "mask-output", "kernel-output" })
       if (args.Has(flag))
@@ -196,11 +199,13 @@ main(int argc, char * argv[])
     if (args.Has("simulate"))
     {
       measurement = Measure(problem, values);
-      std::mt19937_64                  random(settings.daps.seed + 1);
-      std::normal_distribution<double> gaussian(0.0, noise);
       if (noise > 0.0)
+      {
+        std::mt19937_64                  random(settings.daps.seed + 1);
+        std::normal_distribution<double> gaussian(0.0, noise);
         for (auto & v : measurement)
           v += static_cast<float>(gaussian(random));
+      }
     }
 
     const std::string model = args.Has("model") ? args.Get("model") : app::DefaultModelPath();

@@ -117,9 +117,15 @@ class CommandLine(unittest.TestCase):
                               (["--task", "hdr", "--alpha", "-1"], "alpha must be positive"),
                               (["--task", "hdr", "--mcmc", "mean"], "nonlinear"),
                               (["--task", "denoising"], "unknown task"),
-                              (["--task", "deblurring", "--kernel", "box"], "unknown kernel")):
+                              (["--task", "deblurring", "--kernel", "box"], "unknown kernel"),
+                              (["--task", "super-resolution", "--std-output", out + "_std.nrrd"], "--samples > 1")):
             r = run(RESTORE, clean, out, "--simulate", "--model", TINY, *FAST, *extra)
             self.assertFailsCleanly(r, out, needle)
+        # An output that would replace the input is refused and the input kept.
+        before = digest(clean)
+        r = run(RESTORE, clean, clean, "--task", "hdr", "--simulate", "--model", TINY, *FAST)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(digest(clean), before)
 
     def test_xml_is_valid_and_every_flag_exists(self):
         r = run(RECON, "--xml")
