@@ -42,9 +42,10 @@ namespace itk
  * One ProgressEvent and IterationEvent per annealing step; AbortGenerateDataOn() stops the run
  * at the next step with ProcessAborted, and no output is allocated then.
  *
- * All hyper-parameters default to the reference DAPS implementation (Zhang et al., arXiv
- * 2407.01521): 200 annealing steps from sigma 100 to 0.1, 5 Euler ODE steps to 0.01, 100
- * Langevin steps with step size 1e-4 decaying to 1e-6, tau 0.01.
+ * The hyper-parameters default to the "mri" preset (dapsmri::DAPSConfig); SetPreset("reference")
+ * gives the reference DAPS implementation's (Zhang et al., arXiv 2407.01521): 200 annealing
+ * steps from sigma 100 to 0.1, 5 Euler ODE steps to 0.01, 100 Langevin steps with step size 1e-4
+ * decaying to 1e-6, tau 0.01.
  *
  * \ingroup DAPSMRI
  */

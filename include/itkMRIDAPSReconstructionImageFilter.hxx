@@ -198,7 +198,9 @@ MRIDAPSReconstructionImageFilter<TKSpaceImage, TOutputImage>::GenerateData()
   const int64_t                    width = static_cast<int64_t>(size[0]), height = static_cast<int64_t>(size[1]);
   const int64_t                    coils = static_cast<int64_t>(kSpace->GetNumberOfComponentsPerPixel());
   const int64_t                    plane = width * height;
-  const int64_t slices = static_cast<int64_t>(kSpace->GetLargestPossibleRegion().GetNumberOfPixels()) / plane;
+  // An empty image goes on as one slice, which the facade refuses with its message.
+  const int64_t slices =
+    plane > 0 ? static_cast<int64_t>(kSpace->GetLargestPossibleRegion().GetNumberOfPixels()) / plane : 1;
   std::vector<dapsmri::MultiCoilData> data(static_cast<size_t>(slices));
   for (int64_t s = 0; s < slices; ++s)
   {

@@ -58,6 +58,17 @@ MakeOperator(const RestorationProblem & p)
   return std::make_unique<HDROperator>(p.height, p.width, p.alpha);
 }
 
+/** The measurement's {height, width} for parameters MakeOperator accepted. */
+std::vector<int64_t>
+SizeOfMeasurement(const RestorationProblem & p)
+{
+  if (p.task == RestorationTask::SuperResolution)
+    return { p.height / p.factor, p.width / p.factor };
+  if (p.task == RestorationTask::PhaseRetrieval)
+    return { p.oversampling * p.height, p.oversampling * p.width };
+  return { p.height, p.width };
+}
+
 /** A real buffer as a complex tensor [1, h, w]. */
 torch::Tensor
 ComplexImage(const std::vector<float> & values, int64_t h, int64_t w)
@@ -116,15 +127,7 @@ MeasurementSize(const RestorationProblem & problem)
 {
   return TranslateErrors("dapsmri::MeasurementSize", [&] {
     MakeOperator(problem); // checks the parameters
-    switch (problem.task)
-    {
-      case RestorationTask::SuperResolution:
-        return std::vector<int64_t>{ problem.height / problem.factor, problem.width / problem.factor };
-      case RestorationTask::PhaseRetrieval:
-        return std::vector<int64_t>{ problem.oversampling * problem.height, problem.oversampling * problem.width };
-      default:
-        return std::vector<int64_t>{ problem.height, problem.width };
-    }
+    return SizeOfMeasurement(problem);
   });
 }
 
@@ -164,7 +167,7 @@ Restore(const Prior & prior, const RestorationProblem & problem, const std::vect
     if (restarts < 1)
       Fail("the number of restarts must be at least 1");
     const auto op = MakeOperator(problem);
-    const auto size = MeasurementSize(problem);
+    const auto size = SizeOfMeasurement(problem);
     if (static_cast<int64_t>(measurement.size()) != size[0] * size[1])
       Fail("the measurement has " + std::to_string(measurement.size()) + " values; " + ToString(problem.task) +
            " of a " + std::to_string(problem.width) + " x " + std::to_string(problem.height) + " image measures " +

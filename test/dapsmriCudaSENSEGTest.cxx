@@ -62,9 +62,7 @@ class CudaSENSE : public ::testing::TestWithParam<Shape>
 TEST(CudaSENSE, DeviceCountGivesAReasonWhenThereIsNone)
 {
   std::string reason;
-  const int   devices = cuda::DeviceCount(&reason);
-  EXPECT_GE(devices, 0);
-  if (devices == 0)
+  if (cuda::DeviceCount(&reason) == 0)
     EXPECT_FALSE(reason.empty());
 }
 
@@ -81,7 +79,6 @@ TEST(CudaSENSE, RefusesMissingBuffersBeforeTouchingTheDevice)
   EXPECT_THROW(
     cuda::RunSENSE(cuda::SENSEChain::Adjoint, { 1, 0, 1, 1 }, fake, mask, nullptr, fake, fake, fake, nullptr),
     std::invalid_argument);
-  EXPECT_EQ(cuda::SENSEWorkspaceBytes({ 2, 3, 4, 5 }), 2u * 3 * 4 * 5 * 8);
 }
 
 TEST_P(CudaSENSE, MatchesTheFFTWOperator)

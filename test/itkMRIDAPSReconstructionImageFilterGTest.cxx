@@ -627,6 +627,16 @@ TEST(MRIDAPSReconstructionImageFilterErrors, ZeroDataOrVanishingCoilMaps)
   EXPECT_NE(error.find("coil sensitivities are zero"), std::string::npos) << error;
 }
 
+TEST(MRIDAPSReconstructionImageFilterErrors, EmptyImagesAreRefusedNotDividedBy)
+{
+  auto filter = FilterType::New();
+  filter->SetKSpace(MakeMultiCoil({}, 1, 0, 4));
+  filter->SetMask(MakeMask({}, 0, 4));
+  filter->SetPrior(dapsmri::Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
+  const auto error = ErrorOf([&] { filter->Update(); }); // a message, not a division by zero
+  EXPECT_NE(error.find("size and coil count must be positive"), std::string::npos) << error;
+}
+
 TEST(MRIDAPSReconstructionImageFilterErrors, BadParameters)
 {
   Acquisition acq(8, 8, 2, 2.0, 0.0);

@@ -215,12 +215,6 @@ DeviceCount(std::string * reason)
   return count;
 }
 
-size_t
-SENSEWorkspaceBytes(const SENSEShape & s)
-{
-  return static_cast<size_t>(s.batch * s.coils * s.height * s.width) * sizeof(float2);
-}
-
 void
 RunSENSE(SENSEChain chain, const SENSEShape & s, const std::complex<float> * mapsIn, const float * mask,
          const std::complex<float> * xIn, const std::complex<float> * yIn, std::complex<float> * outIn,

@@ -4,7 +4,6 @@
 // The cuFFT SENSE kernels behind plain C++ prototypes: no CUDA and no torch types here, so the
 // callers compile with any C++ compiler and the .cu file with nvcc alone.
 #include <complex>
-#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,13 +28,10 @@ struct SENSEShape
   int64_t batch = 1, coils = 1, height = 1, width = 1;
 };
 
-/** Device workspace one call needs: batch x coils x H x W complex floats. */
-size_t SENSEWorkspaceBytes(const SENSEShape & shape);
-
 /** Runs `chain` on device memory of the current device, asynchronously on `stream` (a
  * cudaStream_t; null for the legacy default stream). Images x [B, H, W], k-space y [B, C, H, W]
  * (centered, like the FFTW operator's), maps [C, H, W], mask [H, W] (0 / 1), all contiguous;
- * unused inputs may be null. Centered orthonormal FFTs: the shifts are folded into the
+ * unused inputs may be null; workspace holds B x C x H x W complex values. Centered orthonormal FFTs: the shifts are folded into the
  * element-wise kernels, which also do the coil products, the mask, the residual and the coil sum
  * (deterministic, no atomics). One batched cuFFT plan per (device, B x C, H, W) is made on first
  * use and kept. Throws std::runtime_error naming the failing CUDA or cuFFT call. */
