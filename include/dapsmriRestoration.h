@@ -45,10 +45,25 @@ struct RestorationProblem
 /** Whether DAPS's Gaussian-step MCMC methods (mean, exact) apply: only to linear tasks. */
 DAPSMRI_EXPORT bool IsLinear(RestorationTask task);
 
-/** The measurement's size {height, width} for the problem; throws itk::ExceptionObject for bad
- * parameters (a factor that does not divide the size, an empty mask, a kernel larger than the
- * image, alpha <= 0, ...), before any work. */
+/** The measurement's size {height, width} for the problem's image size, and the image size
+ * {height, width} whose measurement is measurementHeight x measurementWidth. Only the size
+ * parameters are read (factor, oversampling); throws itk::ExceptionObject when they do not fit
+ * (a factor that does not divide the size, Fourier magnitudes that are not a multiple of the
+ * oversampling, an empty image). */
 DAPSMRI_EXPORT std::vector<int64_t> MeasurementSize(const RestorationProblem & problem);
+DAPSMRI_EXPORT std::vector<int64_t> ImageSize(const RestorationProblem & problem, int64_t measurementHeight,
+                                              int64_t measurementWidth);
+
+/** Checks every parameter of the problem (also an empty mask, a kernel larger than the image or
+ * holding NaN, alpha <= 0) and throws itk::ExceptionObject for the first bad one: call before a
+ * long computation. Measure() and Restore() check the same. */
+DAPSMRI_EXPORT void CheckProblem(const RestorationProblem & problem);
+
+/** Masks for inpainting, [height][width], 1 where seen: all seen but the box of width x height
+ * pixels at column x, row y (clipped to the image), and a seeded random `fraction` hidden. */
+DAPSMRI_EXPORT std::vector<unsigned char> BoxMask(int64_t height, int64_t width, int64_t x, int64_t y,
+                                                  int64_t boxWidth, int64_t boxHeight);
+DAPSMRI_EXPORT std::vector<unsigned char> RandomMask(int64_t height, int64_t width, double fraction, uint64_t seed);
 
 /** y = A(x) for a real image x (height x width, row-major); returns the real measurement. */
 DAPSMRI_EXPORT std::vector<float> Measure(const RestorationProblem & problem, const std::vector<float> & image);

@@ -1,11 +1,7 @@
 #ifndef itkMRIDAPSReconstructionImageFilter_h
 #define itkMRIDAPSReconstructionImageFilter_h
 
-#include "dapsmriConfigure.h"
-#include "dapsmriReconstruction.h"
-
-#include "itkImage.h"
-#include "itkImageToImageFilter.h"
+#include "itkDAPSImageFilterBase.h"
 #include "itkVectorImage.h"
 
 #include <complex>
@@ -51,13 +47,13 @@ namespace itk
  */
 template <typename TKSpaceImage = VectorImage<std::complex<float>, 2>,
           typename TOutputImage = Image<std::complex<float>, TKSpaceImage::ImageDimension>>
-class ITK_TEMPLATE_EXPORT MRIDAPSReconstructionImageFilter : public ImageToImageFilter<TKSpaceImage, TOutputImage>
+class ITK_TEMPLATE_EXPORT MRIDAPSReconstructionImageFilter : public DAPSImageFilterBase<TKSpaceImage, TOutputImage>
 {
 public:
   ITK_DISALLOW_COPY_AND_MOVE(MRIDAPSReconstructionImageFilter);
 
   using Self = MRIDAPSReconstructionImageFilter;
-  using Superclass = ImageToImageFilter<TKSpaceImage, TOutputImage>;
+  using Superclass = DAPSImageFilterBase<TKSpaceImage, TOutputImage>;
   using Pointer = SmartPointer<Self>;
   using ConstPointer = SmartPointer<const Self>;
 
@@ -76,8 +72,7 @@ public:
   using CoilSensitivityImageType = TKSpaceImage;
   using MaskImageType = Image<unsigned char, ImageDimension>;
   using OutputImageType = TOutputImage;
-  using StandardDeviationImageType = Image<float, ImageDimension>;
-  using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
+  using typename Superclass::StandardDeviationImageType;
 
   /** The k-space (same as SetInput). */
   void SetKSpace(const KSpaceImageType * kSpace) { this->SetInput(kSpace); }
@@ -87,92 +82,23 @@ public:
   itkSetInputMacro(Mask, MaskImageType);
   itkGetInputMacro(Mask, MaskImageType);
 
-  StandardDeviationImageType * GetStandardDeviationOutput();
-
-  /** The prior: a model file (loaded on the first Update, reloaded when the name or device
-   * changes) or a prior object (which takes precedence). */
-  itkSetStringMacro(ModelFileName);
-  itkGetStringMacro(ModelFileName);
-  itkSetStringMacro(Device);
-  itkGetStringMacro(Device);
-  void SetPrior(const dapsmri::Prior & prior);
-  const dapsmri::Prior & GetPrior() const { return m_Prior; }
-
-  /** All DAPS hyper-parameters at once, and a named set of them: "mri" (the defaults: tuned for
-   * MRI) or "reference" (the paper's algorithm and values). SetPreset keeps the seed. */
-  void                SetDAPSConfig(const dapsmri::DAPSConfig & config);
-  dapsmri::DAPSConfig GetDAPSConfig() const;
-  void                SetPreset(const std::string & name);
-
-  /** DAPS hyper-parameters, one by one: Set/Get of every line of DAPSMRI_DAPS_PARAMETERS
-   * (dapsmriDAPSConfig.h), e.g. SetNumberOfAnnealingSteps, SetMCMCMethod, SetTau, SetSeed. */
-#define DAPSMRI_FILTER_ACCESSORS(field, Name, type, flag, placeholder, help)                                           \
-  virtual void Set##Name(type value)                                                                                   \
-  {                                                                                                                    \
-    if (m_DAPSConfig.field != value)                                                                                   \
-    {                                                                                                                  \
-      m_DAPSConfig.field = value;                                                                                      \
-      this->Modified();                                                                                                \
-    }                                                                                                                  \
-  }                                                                                                                    \
-  virtual type Get##Name() const { return m_DAPSConfig.field; }
-  DAPSMRI_DAPS_PARAMETERS(DAPSMRI_FILTER_ACCESSORS)
-#undef DAPSMRI_FILTER_ACCESSORS
-  /** Threads for FFTW and LibTorch (0: LibTorch's default). */
-  itkSetMacro(NumberOfThreads, int);
-  itkGetConstMacro(NumberOfThreads, int);
   /** Slices of a volume run as one batch (0: automatic, see dapsmri::ReconstructionSettings). */
   itkSetMacro(SliceBatch, int);
   itkGetConstMacro(SliceBatch, int);
-  /** Divide the data by this before sampling and multiply the result back (0: estimate). */
-  itkSetMacro(IntensityScale, double);
-  itkGetConstMacro(IntensityScale, double);
-
-  /** Known k-space noise std per real part in the data's units (0: unknown). When set, Tau is
-   * derived from it and the step size scaled to keep step size / tau^2 (see GetUsedTau()). */
-  itkSetMacro(NoiseStandardDeviation, double);
-  itkGetConstMacro(NoiseStandardDeviation, double);
-
-  /** After an update: the scale used, ||A x - y|| / ||y|| of the result, tau and the cost. For a
-   * volume: the largest scale and residual of its slices, the smallest tau, the cost of all. */
-  itkGetConstMacro(EstimatedIntensityScale, double);
-  itkGetConstMacro(RelativeResidual, double);
-  itkGetConstMacro(UsedTau, double);
-  const dapsmri::DAPSStatistics & GetStatistics() const { return m_Statistics; }
 
 protected:
   MRIDAPSReconstructionImageFilter();
   ~MRIDAPSReconstructionImageFilter() override = default;
 
-  using Superclass::MakeOutput;
-  DataObject::Pointer MakeOutput(DataObjectPointerArraySizeType index) override;
-
-  void VerifyPreconditions() const override;
   /** Inputs live in k-space and image space: compare sizes and coil counts, not geometry. */
   void VerifyInputInformation() const override;
-  void GenerateOutputInformation() override;
-  void GenerateInputRequestedRegion() override;
-  void EnlargeOutputRequestedRegion(DataObject * output) override;
+  /** The coil sensitivities' geometry (image space) when given, else the k-space's. */
+  void DefineOutputGeometry(OutputImageType * output) override;
   void GenerateData() override;
   void PrintSelf(std::ostream & os, Indent indent) const override;
 
 private:
-  dapsmri::ReconstructionSettings Settings() const;
-
-  std::string             m_ModelFileName;
-  std::string             m_Device{ "cpu" };
-  dapsmri::Prior          m_Prior;
-  bool                    m_PriorFromFile{ false };
-  std::string             m_LoadedModelKey;
-  dapsmri::DAPSConfig     m_DAPSConfig;
-  int                     m_NumberOfThreads{ 0 };
-  int                     m_SliceBatch{ 0 };
-  double                  m_IntensityScale{ 0.0 };
-  double                  m_NoiseStandardDeviation{ 0.0 };
-  double                  m_EstimatedIntensityScale{ 0.0 };
-  double                  m_UsedTau{ 0.0 };
-  double                  m_RelativeResidual{ 0.0 };
-  dapsmri::DAPSStatistics m_Statistics;
+  int m_SliceBatch{ 0 };
 };
 
 } // namespace itk

@@ -5,7 +5,9 @@
 #include "dapsmriSampler.h"
 #include "dapsmriTaskOperators.h"
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <sstream>
 
 namespace dapsmri
@@ -58,14 +60,23 @@ MakeOperator(const RestorationProblem & p)
   return std::make_unique<HDROperator>(p.height, p.width, p.alpha);
 }
 
-/** The measurement's {height, width} for parameters MakeOperator accepted. */
+/** The measurement's {height, width}; refuses a non-positive size and bad size parameters (a
+ * factor that does not divide the size, an oversampling below 1) with the operators' messages. */
 std::vector<int64_t>
 SizeOfMeasurement(const RestorationProblem & p)
 {
+  if (p.height < 1 || p.width < 1)
+    Fail("the image size must be positive, got " + std::to_string(p.width) + " x " + std::to_string(p.height));
   if (p.task == RestorationTask::SuperResolution)
+  {
+    DownsamplingOperator(p.height, p.width, p.factor, DownsamplingOperator::Method::Area);
     return { p.height / p.factor, p.width / p.factor };
+  }
   if (p.task == RestorationTask::PhaseRetrieval)
+  {
+    PhaseRetrievalOperator(p.height, p.width, p.oversampling);
     return { p.oversampling * p.height, p.oversampling * p.width };
+  }
   return { p.height, p.width };
 }
 
@@ -125,10 +136,38 @@ IsLinear(RestorationTask task)
 std::vector<int64_t>
 MeasurementSize(const RestorationProblem & problem)
 {
-  return TranslateErrors("dapsmri::MeasurementSize", [&] {
-    MakeOperator(problem); // checks the parameters
-    return SizeOfMeasurement(problem);
+  return TranslateErrors("dapsmri::MeasurementSize", [&] { return SizeOfMeasurement(problem); });
+}
+
+std::vector<int64_t>
+ImageSize(const RestorationProblem & problem, int64_t measurementHeight, int64_t measurementWidth)
+{
+  return TranslateErrors("dapsmri::ImageSize", [&] {
+    RestorationProblem p = problem;
+    p.height = measurementHeight;
+    p.width = measurementWidth;
+    if (p.task == RestorationTask::SuperResolution && p.factor >= 1)
+    {
+      p.height *= p.factor;
+      p.width *= p.factor;
+    }
+    if (p.task == RestorationTask::PhaseRetrieval && p.oversampling >= 1)
+    {
+      if (p.height % p.oversampling != 0 || p.width % p.oversampling != 0)
+        Fail("the Fourier magnitudes (" + std::to_string(p.width) + " x " + std::to_string(p.height) +
+             ") are not a multiple of the oversampling " + std::to_string(p.oversampling));
+      p.height /= p.oversampling;
+      p.width /= p.oversampling;
+    }
+    SizeOfMeasurement(p); // checks the parameters
+    return std::vector<int64_t>{ p.height, p.width };
   });
+}
+
+void
+CheckProblem(const RestorationProblem & problem)
+{
+  TranslateErrors("dapsmri::CheckProblem", [&] { MakeOperator(problem); });
 }
 
 std::vector<float>
@@ -141,6 +180,38 @@ Measure(const RestorationProblem & problem, const std::vector<float> & image)
            std::to_string(problem.height * problem.width));
     torch::NoGradGuard noGrad;
     return RealValues(op->Forward(ComplexImage(image, problem.height, problem.width)));
+  });
+}
+
+std::vector<unsigned char>
+BoxMask(int64_t height, int64_t width, int64_t x, int64_t y, int64_t boxWidth, int64_t boxHeight)
+{
+  return TranslateErrors("dapsmri::BoxMask", [&] {
+    if (height < 1 || width < 1 || boxWidth < 1 || boxHeight < 1)
+      Fail("a box mask needs a positive image size and box size, got a " + std::to_string(boxWidth) + " x " +
+           std::to_string(boxHeight) + " box in a " + std::to_string(width) + " x " + std::to_string(height) +
+           " image");
+    std::vector<unsigned char> mask(static_cast<size_t>(height * width), 1);
+    for (int64_t row = std::max<int64_t>(0, y); row < std::min(height, y + boxHeight); ++row)
+      for (int64_t column = std::max<int64_t>(0, x); column < std::min(width, x + boxWidth); ++column)
+        mask[static_cast<size_t>(row * width + column)] = 0;
+    return mask;
+  });
+}
+
+std::vector<unsigned char>
+RandomMask(int64_t height, int64_t width, double fraction, uint64_t seed)
+{
+  return TranslateErrors("dapsmri::RandomMask", [&] {
+    if (height < 1 || width < 1 || !(fraction >= 0.0 && fraction < 1.0))
+      Fail("a random mask needs a positive image size and a hidden fraction in [0, 1), got " +
+           std::to_string(fraction));
+    std::mt19937_64                        random(seed);
+    std::uniform_real_distribution<double> uniform;
+    std::vector<unsigned char>             mask(static_cast<size_t>(height * width));
+    for (auto & seen : mask)
+      seen = uniform(random) >= fraction;
+    return mask;
   });
 }
 
