@@ -2,11 +2,15 @@
 // phase retrieval, HDR) on image files, with the sampler flags and progress of daps-recon.
 #include "dapsmriAppUtilities.h"
 
-#include "dapsmriRestoration.h"
+#include "dapsmriRestore.xml.h"
 #include "dapsmriSimulation.h"
+#include "itkDAPSDeblurringImageFilter.h"
+#include "itkDAPSHDRImageFilter.h"
+#include "itkDAPSInpaintingImageFilter.h"
+#include "itkDAPSPhaseRetrievalImageFilter.h"
+#include "itkDAPSSuperResolutionImageFilter.h"
 
 #include <iostream>
-#include <random>
 #include <sstream>
 
 namespace
@@ -36,16 +40,19 @@ OUTPUT is the restored image (the magnitude; --complex for the complex image).
   --oversampling S       phase retrieval: Fourier oversampling (default 2)
   --alpha A              HDR: y = clip(alpha x, -1, 1) (default 2)
   --restarts N           runs of which the best-fitting one is kept (default 1)
-  --intensity-scale S    data units per prior unit (default 0: the 99th percentile of |y| for the
-                         linear tasks, 1 for phase retrieval and HDR)
+  --intensity-scale S    data units per prior unit; 0: the 99th percentile of |y| for the linear
+                         tasks, 1 for phase retrieval and HDR (default 0)
   --std-output PATH      per-pixel posterior standard deviation (needs --samples > 1)
   --complex              write the complex image
   --model PATH           TorchScript prior (default: the shipped brain prior)
   --device D             cpu | cuda:N: where the whole DAPS loop runs (default cpu)
+  --xml                  print the 3D Slicer module description and exit
 Phase retrieval and HDR are nonlinear: without --preset they run the reference preset (Langevin).
 )";
 
 using namespace dapsmri;
+using RealImage = app::MagnitudeImage;
+using ComplexImage = itk::Image<std::complex<float>, 2>;
 
 std::vector<int64_t>
 ParseBox(const std::string & text)
@@ -59,61 +66,148 @@ ParseBox(const std::string & text)
   return box;
 }
 
-/** The forward model the flags describe, for an image of height x width. */
-RestorationProblem
-ProblemFromFlags(const app::Arguments & args, int64_t height, int64_t width, uint64_t seed)
+/** The task's images the flags describe: the inpainting mask (for an image of the input's size)
+ * and the blur kernel. */
+struct TaskImages
 {
-  RestorationProblem p;
-  p.task = ParseRestorationTask(args.Get("task"));
-  p.height = height;
-  p.width = width;
-  p.factor = args.Int("factor", 1, 64);
-  p.bicubic = args.Has("bicubic");
-  p.oversampling = args.Int("oversampling", 1, 8);
-  p.alpha = args.Double("alpha");
-  if (p.task == RestorationTask::Inpainting)
+  itk::Image<unsigned char, 2>::Pointer mask;
+  RealImage::Pointer                    kernel;
+};
+
+TaskImages
+TaskImagesFromFlags(const app::Arguments & args, RestorationTask task, const RealImage * input, uint64_t seed)
+{
+  TaskImages images;
+  const auto    size = input->GetLargestPossibleRegion().GetSize();
+  const int64_t width = static_cast<int64_t>(size[0]), height = static_cast<int64_t>(size[1]);
+  if (task == RestorationTask::Inpainting)
   {
-    p.mask.assign(static_cast<size_t>(height * width), 1);
     if (args.Has("mask"))
-    {
-      const auto mask = app::ReadMask(args.Get("mask"));
-      const auto size = mask->GetLargestPossibleRegion().GetSize();
-      if (static_cast<int64_t>(size[0]) != width || static_cast<int64_t>(size[1]) != height)
-        throw std::invalid_argument("the mask is " + std::to_string(size[0]) + " x " + std::to_string(size[1]) +
-                                    ", the image " + std::to_string(width) + " x " + std::to_string(height));
-      p.mask.assign(mask->GetBufferPointer(), mask->GetBufferPointer() + height * width);
-    }
-    else if (args.Double("random-fraction") > 0.0)
-    {
-      const double fraction = args.Double("random-fraction");
-      if (fraction >= 1.0)
-        throw std::invalid_argument("--random-fraction must lie in (0, 1)");
-      std::mt19937_64                       random(seed);
-      std::uniform_real_distribution<double> uniform;
-      for (auto & seen : p.mask)
-        seen = uniform(random) >= fraction;
-    }
+      images.mask = app::ReadMask(args.Get("mask"));
     else
     {
       const auto box = args.Has("box") ? ParseBox(args.Get("box"))
                                        : std::vector<int64_t>{ width / 4, height / 4, width / 2, height / 2 };
-      for (int64_t y = std::max<int64_t>(0, box[1]); y < std::min(height, box[1] + box[3]); ++y)
-        for (int64_t x = std::max<int64_t>(0, box[0]); x < std::min(width, box[0] + box[2]); ++x)
-          p.mask[static_cast<size_t>(y * width + x)] = 0;
+      images.mask = app::ToImage<app::MaskImage>(args.Double("random-fraction") > 0.0
+                                                   ? RandomMask(height, width, args.Double("random-fraction"), seed)
+                                                   : BoxMask(height, width, box[0], box[1], box[2], box[3]),
+                                                 height, width);
     }
+    images.mask->CopyInformation(input); // a mask file's own geometry is not compared, only its size
   }
-  if (p.task == RestorationTask::Deblurring)
+  if (task == RestorationTask::Deblurring)
   {
-    const int64_t size = args.Int("kernel-size", 3, 1025);
-    p.kernelHeight = p.kernelWidth = size;
-    if (args.Get("kernel") == "gaussian")
-      p.kernel = GaussianBlurKernel(size, args.Double("blur-sigma"));
-    else if (args.Get("kernel") == "motion")
-      p.kernel = MotionBlurKernel(size, args.Double("motion-intensity"), seed);
-    else
+    const int64_t n = args.Int("kernel-size", 3, 1025);
+    if (args.Get("kernel") != "gaussian" && args.Get("kernel") != "motion")
       throw std::invalid_argument("unknown kernel \"" + args.Get("kernel") + "\" (choose gaussian or motion)");
+    images.kernel = app::ToImage<RealImage>(args.Get("kernel") == "gaussian"
+                                              ? GaussianBlurKernel(n, args.Double("blur-sigma"))
+                                              : MotionBlurKernel(n, args.Double("motion-intensity"), seed),
+                                            n, n);
   }
-  return p;
+  return images;
+}
+
+/** Sets the task's parameters from the flags on a forward-model or DAPS filter of the task. */
+template <typename TBase>
+void
+SetTaskParameters(itk::SuperResolutionParameters<TBase> * filter, const app::Arguments & args, const TaskImages &)
+{
+  filter->SetFactor(static_cast<unsigned int>(args.Int("factor", 1, 64)));
+  filter->SetBicubic(args.Has("bicubic"));
+}
+template <typename TBase>
+void
+SetTaskParameters(itk::InpaintingParameters<TBase> * filter, const app::Arguments &, const TaskImages & images)
+{
+  filter->SetMask(images.mask);
+}
+template <typename TBase>
+void
+SetTaskParameters(itk::DeblurringParameters<TBase> * filter, const app::Arguments &, const TaskImages & images)
+{
+  filter->SetKernelImage(images.kernel);
+}
+template <typename TBase>
+void
+SetTaskParameters(itk::PhaseRetrievalParameters<TBase> * filter, const app::Arguments & args, const TaskImages &)
+{
+  filter->SetOversampling(static_cast<unsigned int>(args.Int("oversampling", 1, 8)));
+}
+template <typename TBase>
+void
+SetTaskParameters(itk::HDRParameters<TBase> * filter, const app::Arguments & args, const TaskImages &)
+{
+  filter->SetAlpha(args.Double("alpha"));
+}
+
+/** Measures the input with the task's forward filter (--simulate) or takes it as the measurement,
+ * restores it with the task's DAPS filter, and writes every output requested, all or none. */
+template <template <typename, typename> class TForward, template <typename, typename> class TDAPS,
+          typename TOutputImage>
+void
+RunTask(const app::Arguments & args, RealImage * input, const TaskImages & images, const std::string & output)
+{
+  const uint64_t     seed = app::SamplerConfig(args).seed;
+  RealImage::Pointer measurement = input;
+  if (args.Has("simulate"))
+  {
+    auto forward = TForward<RealImage, RealImage>::New();
+    forward->SetInput(input);
+    SetTaskParameters(forward.GetPointer(), args, images);
+    forward->SetNoiseStandardDeviation(args.Double("noise"));
+    forward->SetSeed(seed + 1);
+    forward->Update();
+    measurement = forward->GetOutput();
+  }
+  auto       filter = TDAPS<RealImage, TOutputImage>::New();
+  const auto task = filter->GetTask();
+  filter->SetInput(measurement);
+  SetTaskParameters(filter.GetPointer(), args, images);
+  const std::string model = app::ConfigureFilter(filter.GetPointer(), args, false, IsLinear(task) ? "mri" : "reference");
+  filter->SetIntensityScale(args.Double("intensity-scale"));
+  filter->SetNumberOfRestarts(args.Int("restarts", 1, 64));
+  app::ObserveProgress(filter.GetPointer(), "DAPS " + ToString(task));
+  filter->Update();
+
+  std::vector<std::unique_ptr<OutputFile>> outputs;
+  outputs.push_back(app::WriteImageToTemporary(filter->GetOutput(), output));
+  const auto add = [&](const auto * image, const char * flag) {
+    if (args.Has(flag))
+      outputs.push_back(app::WriteImageToTemporary(image, args.Get(flag)));
+  };
+  add(filter->GetStandardDeviationOutput(), "std-output");
+  add(measurement.GetPointer(), "measurement-output");
+  if (images.mask)
+    add(images.mask.GetPointer(), "mask-output");
+  if (images.kernel)
+    add(images.kernel.GetPointer(), "kernel-output");
+  OutputFile::CommitAll(outputs);
+
+  const auto size = filter->GetOutput()->GetLargestPossibleRegion().GetSize();
+  std::cerr << ToString(task) << " of a " << size[0] << " x " << size[1] << " image with prior " << model << ": NFE "
+            << filter->GetStatistics().denoiserEvaluations << ", " << filter->GetStatistics().totalSeconds
+            << " s, relative data residual " << filter->GetRelativeResidual() << ", intensity scale "
+            << filter->GetEstimatedIntensityScale() << "; wrote " << output << '\n';
+  if (args.Has("simulate"))
+  {
+    const auto * restored = filter->GetOutput()->GetBufferPointer();
+    const std::vector<std::complex<float>> mean(restored, restored + size[0] * size[1]);
+    const auto * clean = input->GetBufferPointer();
+    const std::vector<std::complex<float>> truth(clean, clean + size[0] * size[1]);
+    std::cerr << "PSNR against the clean image: restored " << MagnitudePSNR(mean, truth) << " dB\n";
+  }
+}
+
+/** RunTask for the task's filters, with a complex or a magnitude output. */
+template <template <typename, typename> class TForward, template <typename, typename> class TDAPS>
+void
+RunTask(const app::Arguments & args, RealImage * input, const TaskImages & images, const std::string & output)
+{
+  if (args.Has("complex"))
+    RunTask<TForward, TDAPS, ComplexImage>(args, input, images, output);
+  else
+    RunTask<TForward, TDAPS, RealImage>(args, input, images, output);
 }
 
 } // namespace
@@ -141,7 +235,12 @@ main(int argc, char * argv[])
                       { "restarts", "1" },
                       { "intensity-scale", "0" },
                       { "std-output", "" } });
-    app::Arguments args(argc, argv, defaults, { "help", "simulate", "bicubic", "complex" });
+    app::Arguments args(argc, argv, defaults, { "help", "simulate", "bicubic", "complex", "xml" });
+    if (args.Has("xml"))
+    {
+      std::cout << RestoreXML;
+      return 0;
+    }
     if (args.Has("help") || args.Positional().size() != 2 || !args.Has("task"))
     {
       std::cout << Usage << app::SamplerFlagUsage();
@@ -156,100 +255,35 @@ main(int argc, char * argv[])
     for (const char * flag : { "std-output", "measurement-output", "mask-output", "kernel-output" })
       if (args.Has(flag))
         app::CheckImageOutputPath(args.Get(flag), true);
-    const auto   task = ParseRestorationTask(args.Get("task"));
+    const auto task = ParseRestorationTask(args.Get("task"));
     if (args.Has("mask-output") && task != RestorationTask::Inpainting)
       throw std::invalid_argument("--mask-output needs --task inpainting");
     if (args.Has("kernel-output") && task != RestorationTask::Deblurring)
       throw std::invalid_argument("--kernel-output needs --task deblurring");
     if (args.Has("std-output") && args.Int("samples") < 2)
       throw std::invalid_argument("--std-output needs --samples > 1");
-    const int    restarts = args.Int("restarts", 1, 64);
-    const double noise = args.Double("noise"), scale = args.Double("intensity-scale");
-    if (!(noise >= 0.0) || !(scale >= 0.0))
+    if (!(args.Double("noise") >= 0.0) || !(args.Double("intensity-scale") >= 0.0))
       throw std::invalid_argument("--noise and --intensity-scale must not be negative");
-    ReconstructionSettings settings;
-    settings.daps = app::SamplerConfig(args, IsLinear(task) ? "mri" : "reference");
-    settings.threads = args.Int("threads", 0, MaximumThreads);
-    settings.intensityScale = scale;
 
-    const auto    image = app::ReadScalarImage(input, args.Has("simulate") ? "clean image" : "measurement");
-    const auto    size = image->GetLargestPossibleRegion().GetSize();
-    const int64_t inWidth = static_cast<int64_t>(size[0]), inHeight = static_cast<int64_t>(size[1]);
-    const std::vector<float> values(image->GetBufferPointer(), image->GetBufferPointer() + inWidth * inHeight);
-    // The image to restore: the input's size with --simulate, else what the measurement implies.
-    int64_t height = inHeight, width = inWidth;
-    if (!args.Has("simulate") && task == RestorationTask::SuperResolution)
+    const auto image = app::ReadScalarImage(input, args.Has("simulate") ? "clean image" : "measurement");
+    const auto images = TaskImagesFromFlags(args, task, image, app::SamplerConfig(args).seed);
+    switch (task)
     {
-      height *= args.Int("factor", 1, 64);
-      width *= args.Int("factor", 1, 64);
-    }
-    if (!args.Has("simulate") && task == RestorationTask::PhaseRetrieval)
-    {
-      const int64_t s = args.Int("oversampling", 1, 8);
-      if (inHeight % s != 0 || inWidth % s != 0)
-        throw std::invalid_argument("the Fourier magnitudes (" + std::to_string(inWidth) + " x " +
-                                    std::to_string(inHeight) + ") are not a multiple of --oversampling " +
-                                    std::to_string(s));
-      height /= s;
-      width /= s;
-    }
-    const auto problem = ProblemFromFlags(args, height, width, settings.daps.seed);
-    const auto measured = MeasurementSize(problem);
-    std::vector<float> measurement = values;
-    if (args.Has("simulate"))
-    {
-      measurement = Measure(problem, values);
-      if (noise > 0.0)
-      {
-        std::mt19937_64                  random(settings.daps.seed + 1);
-        std::normal_distribution<double> gaussian(0.0, noise);
-        for (auto & v : measurement)
-          v += static_cast<float>(gaussian(random));
-      }
-    }
-
-    const std::string model = args.Has("model") ? args.Get("model") : app::DefaultModelPath();
-    if (model.empty())
-      throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
-    const Prior   prior = Prior::Load(model, args.Get("device"));
-    app::ProgressLine progress("DAPS " + ToString(task));
-    const auto    result = Restore(prior, problem, measurement, settings, restarts, [&](int done, int total) {
-      progress.Update(done, total);
-      return true;
-    });
-    progress.Finish();
-
-    std::vector<std::unique_ptr<OutputFile>> outputs;
-    auto restored = app::Magnitude(result.mean, height, width);
-    if (args.Has("complex"))
-    {
-      auto complexImage = itk::Image<std::complex<float>, 2>::New();
-      complexImage->SetRegions(restored->GetLargestPossibleRegion());
-      complexImage->Allocate();
-      std::copy(result.mean.begin(), result.mean.end(), complexImage->GetBufferPointer());
-      outputs.push_back(app::WriteImageToTemporary(complexImage.GetPointer(), output));
-    }
-    else
-      outputs.push_back(app::WriteImageToTemporary(restored.GetPointer(), output));
-    const auto add = [&](const std::vector<float> & values, int64_t h, int64_t w, const char * flag) {
-      if (args.Has(flag))
-        outputs.push_back(
-          app::WriteImageToTemporary(app::ToImage<app::MagnitudeImage>(values, h, w).GetPointer(), args.Get(flag)));
-    };
-    add(result.standardDeviation, height, width, "std-output");
-    add(measurement, measured[0], measured[1], "measurement-output");
-    add(std::vector<float>(problem.mask.begin(), problem.mask.end()), height, width, "mask-output");
-    add(problem.kernel, problem.kernelHeight, problem.kernelWidth, "kernel-output");
-    OutputFile::CommitAll(outputs);
-
-    std::cerr << ToString(task) << " of a " << width << " x " << height << " image with prior " << model << ": NFE "
-              << result.statistics.denoiserEvaluations << ", " << result.statistics.totalSeconds
-              << " s, relative data residual " << result.relativeResidual << ", intensity scale "
-              << result.intensityScale << "; wrote " << output << '\n';
-    if (args.Has("simulate"))
-    {
-      const std::vector<std::complex<float>> truth(values.begin(), values.end());
-      std::cerr << "PSNR against the clean image: restored " << MagnitudePSNR(result.mean, truth) << " dB\n";
+      case RestorationTask::SuperResolution:
+        RunTask<itk::SuperResolutionForwardImageFilter, itk::DAPSSuperResolutionImageFilter>(args, image, images, output);
+        break;
+      case RestorationTask::Inpainting:
+        RunTask<itk::InpaintingForwardImageFilter, itk::DAPSInpaintingImageFilter>(args, image, images, output);
+        break;
+      case RestorationTask::Deblurring:
+        RunTask<itk::DeblurringForwardImageFilter, itk::DAPSDeblurringImageFilter>(args, image, images, output);
+        break;
+      case RestorationTask::PhaseRetrieval:
+        RunTask<itk::PhaseRetrievalForwardImageFilter, itk::DAPSPhaseRetrievalImageFilter>(args, image, images, output);
+        break;
+      case RestorationTask::HDR:
+        RunTask<itk::HDRForwardImageFilter, itk::DAPSHDRImageFilter>(args, image, images, output);
+        break;
     }
     return 0;
   });

@@ -713,9 +713,10 @@ DefaultModelPath()
   return {};
 }
 
-template <typename TFilter>
+template <typename TInputImage, typename TOutputImage>
 std::string
-ConfigureFilter(TFilter * filter, const Arguments & args, bool allowGaussianFallback)
+ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
+                bool allowGaussianFallback, const std::string & defaultPreset)
 {
   const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
   if (!model.empty())
@@ -731,17 +732,24 @@ ConfigureFilter(TFilter * filter, const Arguments & args, bool allowGaussianFall
   {
     throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
   }
-  filter->SetDAPSConfig(SamplerConfig(args));
+  filter->SetDAPSConfig(SamplerConfig(args, defaultPreset));
   filter->SetNumberOfThreads(args.Int("threads", 0, MaximumThreads));
   return model;
 }
 
-template std::string ConfigureFilter(FilterType *, const Arguments &, bool);
-template std::string ConfigureFilter(VolumeFilterType *, const Arguments &, bool);
+/** The base classes of the tools' filters. */
+using MRIBase = itk::DAPSImageFilterBase<MultiCoilImage, itk::Image<std::complex<float>, 2>>;
+using VolumeBase = itk::DAPSImageFilterBase<itk::VectorImage<std::complex<float>, 3>, itk::Image<std::complex<float>, 3>>;
+using RestorationBase = itk::DAPSImageFilterBase<MagnitudeImage, MagnitudeImage>;
+using ComplexRestorationBase = itk::DAPSImageFilterBase<MagnitudeImage, itk::Image<std::complex<float>, 2>>;
+template std::string ConfigureFilter(MRIBase *, const Arguments &, bool, const std::string &);
+template std::string ConfigureFilter(VolumeBase *, const Arguments &, bool, const std::string &);
+template std::string ConfigureFilter(RestorationBase *, const Arguments &, bool, const std::string &);
+template std::string ConfigureFilter(ComplexRestorationBase *, const Arguments &, bool, const std::string &);
 
-template <typename TFilter>
+template <typename TInputImage, typename TOutputImage>
 void
-ObserveProgress(TFilter * filter, const std::string & name)
+ObserveProgress(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const std::string & name)
 {
   struct State
   {
@@ -780,8 +788,10 @@ ObserveProgress(TFilter * filter, const std::string & name)
   filter->AddObserver(itk::EndEvent(), onEnd);
 }
 
-template void ObserveProgress(FilterType *, const std::string &);
-template void ObserveProgress(VolumeFilterType *, const std::string &);
+template void ObserveProgress(MRIBase *, const std::string &);
+template void ObserveProgress(VolumeBase *, const std::string &);
+template void ObserveProgress(RestorationBase *, const std::string &);
+template void ObserveProgress(ComplexRestorationBase *, const std::string &);
 
 void
 ProgressLine::Finish()

@@ -141,10 +141,13 @@ std::string SamplerFlagUsage();
  * each flag given on the command line. */
 DAPSConfig SamplerConfig(const Arguments & args, const std::string & defaultPreset = PresetNames[0]);
 
-/** Applies those flags to the filter; the prior is --model, else the shipped model, else (when
- * allowGaussianFallback) an analytic Gaussian prior. Returns the model path used ("" if none). */
-template <typename TFilter> // FilterType or VolumeFilterType
-std::string ConfigureFilter(TFilter * filter, const Arguments & args, bool allowGaussianFallback);
+/** Applies those flags to a DAPS filter (the preset: --preset, else defaultPreset); the prior is
+ * --model, else the shipped model, else (when allowGaussianFallback) an analytic Gaussian prior.
+ * Returns the model path used ("" if none). Instantiated for the MRI filters (2-D and volume)
+ * and the restoration filters (real in, real or complex out). */
+template <typename TInputImage, typename TOutputImage>
+std::string ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
+                            bool allowGaussianFallback, const std::string & defaultPreset = PresetNames[0]);
 
 /** A sampling mask [height][width] by name: random (fastMRI), equispaced (fastMRI),
  * variable-density (rows), or poisson (2-D Poisson disc, calibration square of side
@@ -157,8 +160,8 @@ std::string DefaultModelPath();
 
 /** Reports the filter's progress: a bar with time left on a terminal (stderr), and Slicer's
  * <filter-progress> lines on stdout when it is not a terminal (as when Slicer runs the tool). */
-template <typename TFilter> // FilterType or VolumeFilterType
-void ObserveProgress(TFilter * filter, const std::string & name);
+template <typename TInputImage, typename TOutputImage>
+void ObserveProgress(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const std::string & name);
 
 /** A one-line progress bar with the time left, redrawn in place on a terminal. */
 class ProgressLine

@@ -127,14 +127,14 @@ class CommandLine(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(digest(clean), before)
 
-    def test_xml_is_valid_and_every_flag_exists(self):
-        r = run(RECON, "--xml")
+    def check_slicer_xml(self, tool, tool_only, indexed_names):
+        r = run(tool, "--xml")
         self.assertEqual(r.returncode, 0)
         root = ET.fromstring(r.stdout)
         self.assertEqual(root.tag, "executable")
         flags = [e.text for e in root.iter("longflag")]
         self.assertGreaterEqual(len(flags), 10)
-        usage = run(RECON, "--help").stdout
+        usage = run(tool, "--help").stdout
         for flag in flags:
             self.assertRegex(usage, r"--%s\b" % re.escape(flag))
         for parameter in root.iter():
@@ -153,17 +153,27 @@ class CommandLine(unittest.TestCase):
                     self.assertEqual(float(default.text), float(stated.group(1)), flag.text)
                 except ValueError:
                     self.assertEqual(default.text, stated.group(1), flag.text)
-        # And the other way: every flag of the tool is in the XML, except the ones Slicer has no
-        # use for (switches, the ISMRMRD dataset name, single-slice exports) and --preset: Slicer
-        # passes every value, so a preset there would be overridden by the defaults at once.
-        tool_only = {"xml", "help", "complex", "keep-repetitions", "no-prewhitening", "adjoint-only", "dataset",
-                     "save-coil-maps", "save-kspace", "preset"}
+        # And the other way: every flag of the tool is in the XML, except those in tool_only.
         for flag in re.findall(r"\n  --([a-z][a-z0-9-]*)", usage):
             if flag not in tool_only:
-                self.assertIn(flag, flags, "--%s is missing from the Slicer XML" % flag)
-        # The one indexed parameter is the output image, as Slicer passes it positionally.
-        indexed = [p for p in root.iter() if p.find("index") is not None]
-        self.assertEqual([p.find("name").text for p in indexed], ["output"])
+                self.assertIn(flag, flags, "--%s is missing from the Slicer XML of %s" % (flag, tool))
+        # Slicer passes the indexed parameters positionally, in this order.
+        indexed = sorted((int(p.find("index").text), p.find("name").text) for p in root.iter()
+                         if p.find("index") is not None)
+        self.assertEqual([name for _, name in indexed], indexed_names)
+
+    def test_xml_is_valid_and_every_flag_exists(self):
+        # Not in daps-recon's XML: switches, the ISMRMRD dataset name, single-slice exports, and
+        # --preset: Slicer passes every value, so a preset there would be overridden at once.
+        self.check_slicer_xml(RECON, {"xml", "help", "complex", "keep-repetitions", "no-prewhitening",
+                                      "adjoint-only", "dataset", "save-coil-maps", "save-kspace", "preset"},
+                              ["output"])
+        # daps-restore's XML leaves the sampler to the task's preset (Slicer would pass the mri
+        # preset's values, which do not fit the nonlinear tasks): only samples and seed, which
+        # every preset shares, are there.
+        sampler = set(re.findall(r"\n  --([a-z][a-z0-9-]*)", run(RECON, "--help").stdout.split("--preset")[1]))
+        self.check_slicer_xml(RESTORE, {"xml", "help", "complex", "preset"} | (sampler - {"samples", "seed", "threads"}),
+                              ["input", "output"])
 
     def test_slicer_style_run_writes_outputs_and_reports_progress(self):
         out = os.path.join(self.dir, "slicer_out.nrrd")
