@@ -47,7 +47,8 @@ OUTPUT is the restored image (the magnitude; --complex for the complex image).
   --model PATH           TorchScript prior (default: the shipped brain prior)
   --device D             cpu | cuda:N: where the whole DAPS loop runs (default cpu)
   --xml                  print the 3D Slicer module description and exit
-Phase retrieval and HDR are nonlinear: without --preset they run the reference preset (Langevin).
+Phase retrieval and HDR are nonlinear: without --preset they run the reference preset (Langevin)
+with the paper's step size for the task (5e-5 and 2e-5).
 )";
 
 using namespace dapsmri;
@@ -164,7 +165,7 @@ RunTask(const app::Arguments & args, RealImage * input, const TaskImages & image
   const auto task = filter->GetTask();
   filter->SetInput(measurement);
   SetTaskParameters(filter.GetPointer(), args, images);
-  const std::string model = app::ConfigureFilter(filter.GetPointer(), args, false, IsLinear(task) ? "mri" : "reference");
+  const std::string model = app::ConfigureFilter(filter.GetPointer(), args, false);
   filter->SetIntensityScale(args.Double("intensity-scale"));
   filter->SetNumberOfRestarts(args.Int("restarts", 1, 64));
   app::ObserveProgress(filter.GetPointer(), "DAPS " + ToString(task));

@@ -677,10 +677,10 @@ SamplerFlagUsage()
 }
 
 DAPSConfig
-SamplerConfig(const Arguments & args, const std::string & defaultPreset)
+SamplerConfig(const Arguments & args, const DAPSConfig & defaults)
 {
   // The preset first, then only the flags given on the command line.
-  DAPSConfig c = Preset(args.Given("preset") ? args.Get("preset") : defaultPreset);
+  DAPSConfig c = args.Given("preset") ? Preset(args.Get("preset")) : defaults;
 #define DAPSMRI_FLAG_VALUE(field, Name, type, flag, placeholder, help)                                                 \
   if (args.Given(flag))                                                                                                \
     ParseParameter(args.Get(flag), c.field, flag);
@@ -716,7 +716,7 @@ DefaultModelPath()
 template <typename TInputImage, typename TOutputImage>
 std::string
 ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
-                bool allowGaussianFallback, const std::string & defaultPreset)
+                bool allowGaussianFallback)
 {
   const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
   if (!model.empty())
@@ -732,7 +732,7 @@ ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, co
   {
     throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
   }
-  filter->SetDAPSConfig(SamplerConfig(args, defaultPreset));
+  filter->SetDAPSConfig(SamplerConfig(args, filter->GetDAPSConfig()));
   filter->SetNumberOfThreads(args.Int("threads", 0, MaximumThreads));
   return model;
 }
@@ -742,10 +742,10 @@ using MRIBase = itk::DAPSImageFilterBase<MultiCoilImage, itk::Image<std::complex
 using VolumeBase = itk::DAPSImageFilterBase<itk::VectorImage<std::complex<float>, 3>, itk::Image<std::complex<float>, 3>>;
 using RestorationBase = itk::DAPSImageFilterBase<MagnitudeImage, MagnitudeImage>;
 using ComplexRestorationBase = itk::DAPSImageFilterBase<MagnitudeImage, itk::Image<std::complex<float>, 2>>;
-template std::string ConfigureFilter(MRIBase *, const Arguments &, bool, const std::string &);
-template std::string ConfigureFilter(VolumeBase *, const Arguments &, bool, const std::string &);
-template std::string ConfigureFilter(RestorationBase *, const Arguments &, bool, const std::string &);
-template std::string ConfigureFilter(ComplexRestorationBase *, const Arguments &, bool, const std::string &);
+template std::string ConfigureFilter(MRIBase *, const Arguments &, bool);
+template std::string ConfigureFilter(VolumeBase *, const Arguments &, bool);
+template std::string ConfigureFilter(RestorationBase *, const Arguments &, bool);
+template std::string ConfigureFilter(ComplexRestorationBase *, const Arguments &, bool);
 
 template <typename TInputImage, typename TOutputImage>
 void

@@ -137,17 +137,17 @@ std::map<std::string, std::string> SamplerFlagDefaults();
 /** Their usage text, defaults included. */
 std::string SamplerFlagUsage();
 
-/** The DAPS settings those flags ask for: the --preset (defaultPreset when none is given), then
- * each flag given on the command line. */
-DAPSConfig SamplerConfig(const Arguments & args, const std::string & defaultPreset = PresetNames[0]);
+/** The DAPS settings those flags ask for: the --preset (else `defaults`: the default preset, or
+ * a filter's own task defaults), then each flag given on the command line. */
+DAPSConfig SamplerConfig(const Arguments & args, const DAPSConfig & defaults = DAPSConfig{});
 
-/** Applies those flags to a DAPS filter (the preset: --preset, else defaultPreset); the prior is
- * --model, else the shipped model, else (when allowGaussianFallback) an analytic Gaussian prior.
- * Returns the model path used ("" if none). Instantiated for the MRI filters (2-D and volume)
- * and the restoration filters (real in, real or complex out). */
+/** Applies those flags to a DAPS filter, over the filter's own defaults; the prior is --model,
+ * else the shipped model, else (when allowGaussianFallback) an analytic Gaussian prior. Returns
+ * the model path used ("" if none). Instantiated for the MRI filters (2-D and volume) and the
+ * restoration filters (real in, real or complex out). */
 template <typename TInputImage, typename TOutputImage>
 std::string ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
-                            bool allowGaussianFallback, const std::string & defaultPreset = PresetNames[0]);
+                            bool allowGaussianFallback);
 
 /** A sampling mask [height][width] by name: random (fastMRI), equispaced (fastMRI),
  * variable-density (rows), or poisson (2-D Poisson disc, calibration square of side

@@ -27,7 +27,7 @@ sys.path.insert(0, HERE)
 from dapsmri_prior.independent import load_cases  # noqa: E402
 from compare_bart import psnr, ssim  # noqa: E402
 
-NONLINEAR = ["--mcmc", "langevin", "--ode-steps", "1", "--mcmc-steps", "50"]  # 40 levels, 2000 gradients
+NONLINEAR = ["--steps", "50", "--ode-steps", "1", "--mcmc-steps", "50"]  # over the task default: 2500 gradients
 
 
 def tasks(size, noise):

@@ -45,6 +45,11 @@ struct RestorationProblem
 /** Whether DAPS's Gaussian-step MCMC methods (mean, exact) apply: only to linear tasks. */
 DAPSMRI_EXPORT bool IsLinear(RestorationTask task);
 
+/** The task's DAPS defaults: the "mri" preset for the linear tasks; for phase retrieval and HDR
+ * the "reference" preset (Langevin) with the paper's step size for the task (5e-5 and 2e-5: HDR's
+ * data term has curvature alpha^2 = 4, and 1e-4 would be unstable at tau 0.01). */
+DAPSMRI_EXPORT DAPSConfig DefaultConfig(RestorationTask task);
+
 /** The measurement's size {height, width} for the problem's image size, and the image size
  * {height, width} whose measurement is measurementHeight x measurementWidth. Only the size
  * parameters are read (factor, oversampling); throws itk::ExceptionObject when they do not fit

@@ -24,7 +24,8 @@ namespace itk
  * output pixels hold the posterior mean; real ones its magnitude (the prior is complex). The
  * intensity convention is dapsmri::Restore's: the 99th percentile of the measurement (seen
  * pixels for inpainting) for the linear tasks, 1 for phase retrieval and HDR, unless
- * IntensityScale is set. The nonlinear tasks start with the "reference" preset (Langevin).
+ * IntensityScale is set. The parameters start at dapsmri::DefaultConfig(task): the "mri" preset,
+ * or for phase retrieval and HDR the "reference" preset (Langevin) with the paper's step size.
  *
  * \ingroup DAPSMRI
  */

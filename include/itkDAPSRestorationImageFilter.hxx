@@ -29,10 +29,7 @@ template <typename TInputImage, typename TOutputImage>
 DAPSRestorationImageFilter<TInputImage, TOutputImage>::DAPSRestorationImageFilter(dapsmri::RestorationTask task)
   : m_Task(task)
 {
-  if (!dapsmri::IsLinear(task))
-  {
-    this->SetPreset("reference"); // the Gaussian-step MCMC methods of "mri" need a linear operator
-  }
+  this->SetDAPSConfig(dapsmri::DefaultConfig(task));
 }
 
 template <typename TInputImage, typename TOutputImage>

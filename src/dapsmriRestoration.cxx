@@ -133,6 +133,16 @@ IsLinear(RestorationTask task)
   return task != RestorationTask::PhaseRetrieval && task != RestorationTask::HDR;
 }
 
+DAPSConfig
+DefaultConfig(RestorationTask task)
+{
+  if (IsLinear(task))
+    return DAPSConfig{};
+  DAPSConfig c = Preset("reference");
+  c.stepSize = task == RestorationTask::HDR ? 2e-5 : 5e-5;
+  return c;
+}
+
 std::vector<int64_t>
 MeasurementSize(const RestorationProblem & problem)
 {

@@ -196,6 +196,7 @@ TEST(DAPSRestorationFilters, HDRMatchesTheFacade)
 TEST(DAPSRestorationFilters, NonlinearTasksStartWithTheReferencePresetAndComplexOutputsHoldTheMean)
 {
   EXPECT_EQ(itk::DAPSHDRImageFilter<ImageType>::New()->GetMCMCMethod(), dapsmri::Preset("reference").mcmc);
+  EXPECT_EQ(itk::DAPSHDRImageFilter<ImageType>::New()->GetStepSize(), 2e-5); // stable for alpha 2 at tau 0.01
   EXPECT_EQ(itk::DAPSPhaseRetrievalImageFilter<ImageType>::New()->GetMCMCMethod(), dapsmri::Preset("reference").mcmc);
   EXPECT_EQ(itk::DAPSDeblurringImageFilter<ImageType>::New()->GetMCMCMethod(), dapsmri::DAPSConfig{}.mcmc);
   EXPECT_EQ(itk::DAPSSuperResolutionImageFilter<ImageType>::New()->GetTask(), dapsmri::RestorationTask::SuperResolution);

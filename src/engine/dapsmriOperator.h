@@ -39,6 +39,11 @@ public:
   /** A^H A x for linear operators (used by the exact Gaussian step's conjugate gradients). */
   virtual torch::Tensor Normal(const torch::Tensor & x) const;
 
+  /** For a nonlinear operator: an upper bound of the data term's curvature, the largest
+   * eigenvalue of J^H J of A over all x (0: unknown). Langevin's step size is checked against it
+   * as against ||A^H A|| of a linear operator, which the sampler measures itself. */
+  virtual double CurvatureBound() const { return 0.0; }
+
   /** Independent problems in one batch (StackedOperator); 1 for an ordinary operator. */
   virtual int64_t Problems() const { return 1; }
 

@@ -288,7 +288,7 @@ DAPSSampler::CheckStepSizeIsStable(double lr, double r, double normalNorm, int l
 {
   // Langevin (and OBABO HMC) on the Gaussian posterior of one level is stable only while
   // lr times the largest curvature, ||A^H A|| / tau^2 + 1 / r^2, stays below 2. A nonlinear
-  // operator has no A^H A: only its prior term is checked.
+  // operator gives its curvature bound instead (or 0: then only the prior term is checked).
   const double tau2 = m_Config.tau * m_Config.tau, product = lr * (normalNorm / tau2 + 1.0 / (r * r));
   if (product < 2.0)
     return;
@@ -311,7 +311,8 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   m_Statistics = DAPSStatistics{};
   // The stability check's power iteration is not counted among the run's data gradients.
   const bool    stepped = m_Config.mcmc == MCMCMethod::Langevin || m_Config.mcmc == MCMCMethod::HMC;
-  const double  normalNorm = stepped && m_Operator.IsLinear() ? NormalOperatorNorm() : 0.0;
+  const double  normalNorm =
+    !stepped ? 0.0 : m_Operator.IsLinear() ? NormalOperatorNorm() : m_Operator.CurvatureBound();
   const int64_t gradientsBefore = m_Operator.GradientEvaluations();
 
   if (S > 1 && (yOne.dim() < 1 || yOne.size(0) != S))

@@ -231,4 +231,19 @@ HDROperator::Forward(const torch::Tensor & x) const
   return torch::view_as_complex(torch::clamp(m_Alpha * torch::view_as_real(x), -1.0, 1.0));
 }
 
+torch::Tensor
+HDROperator::DataGradient(const torch::Tensor & x, const torch::Tensor & y) const
+{
+  CountGradient();
+  return m_Alpha * (Forward(x) - y);
+}
+
+torch::Tensor
+HDROperator::DataPotential(const torch::Tensor & x, const torch::Tensor & y) const
+{
+  const auto u = m_Alpha * torch::view_as_real(x.to(torch::kComplexDouble));
+  const auto c = torch::where(u.abs() <= 1.0, 0.5 * u * u, u.abs() - 0.5);
+  return (c - u * torch::view_as_real(y.to(torch::kComplexDouble))).flatten(1).sum(1);
+}
+
 } // namespace dapsmri

@@ -77,12 +77,21 @@ public:
 
   std::vector<int64_t> ImageShape() const override { return { m_Height, m_Width }; }
   torch::Tensor        Forward(const torch::Tensor & x) const override;
+  /** 1: the padded orthonormal FFT has norm 1 and |.| is 1-Lipschitz. */
+  double CurvatureBound() const override { return 1.0; }
 
 private:
   int64_t m_Height, m_Width, m_Oversampling;
 };
 
-/** High dynamic range: y = clip(alpha x, -1, 1) on the real and imaginary parts. */
+/** High dynamic range: y = clip(alpha x, -1, 1) on the real and imaginary parts.
+ *
+ * Its data gradient is alpha (clip(alpha x) - y), not the gradient of 0.5 ||clip(alpha x) - y||^2,
+ * which vanishes wherever alpha x is clipped: a sample that overshoots a pixel measured below the
+ * clip level would get no pull back from the data and keep the wrong, saturated value. The
+ * gradient used is that of the convex potential sum C(alpha x) - alpha x y, C(u) = u^2 / 2 for
+ * |u| <= 1 and |u| - 1/2 beyond (see DataPotential): equal to the least-squares term up to a
+ * constant where clip(alpha x) is not clipped, and zero exactly where clip(alpha x) = y. */
 class HDROperator : public Operator
 {
 public:
@@ -90,6 +99,11 @@ public:
 
   std::vector<int64_t> ImageShape() const override { return { m_Height, m_Width }; }
   torch::Tensor        Forward(const torch::Tensor & x) const override;
+  torch::Tensor        DataGradient(const torch::Tensor & x, const torch::Tensor & y) const override;
+  /** The potential whose gradient DataGradient is, per batch entry: [B] (double). */
+  torch::Tensor DataPotential(const torch::Tensor & x, const torch::Tensor & y) const;
+  /** alpha^2: the slope of clip(alpha x) is alpha or 0. */
+  double CurvatureBound() const override { return m_Alpha * m_Alpha; }
 
 private:
   int64_t m_Height, m_Width;
