@@ -33,6 +33,7 @@ OUTPUT is the restored image (the magnitude; --complex for the complex image).
   --mask PATH            inpainting: mask image, nonzero where seen (default: --box)
   --box X,Y,W,H          inpainting: the hidden box (default: the centre quarter of the image)
   --random-fraction P    inpainting: hide this fraction of the pixels at random instead
+  --cold-start           inpainting: start from noise alone, not from a smooth fill of the hole
   --kernel K             deblurring: gaussian | motion (default gaussian)
   --kernel-size N        deblurring kernel size (default 61)
   --blur-sigma S         Gaussian kernel std in pixels (default 3)
@@ -119,9 +120,10 @@ SetTaskParameters(itk::SuperResolutionParameters<TBase> * filter, const app::Arg
 }
 template <typename TBase>
 void
-SetTaskParameters(itk::InpaintingParameters<TBase> * filter, const app::Arguments &, const TaskImages & images)
+SetTaskParameters(itk::InpaintingParameters<TBase> * filter, const app::Arguments & args, const TaskImages & images)
 {
   filter->SetMask(images.mask);
+  filter->SetWarmStart(!args.Has("cold-start"));
 }
 template <typename TBase>
 void
@@ -236,7 +238,7 @@ main(int argc, char * argv[])
                       { "restarts", "1" },
                       { "intensity-scale", "0" },
                       { "std-output", "" } });
-    app::Arguments args(argc, argv, defaults, { "help", "simulate", "bicubic", "complex", "xml" });
+    app::Arguments args(argc, argv, defaults, { "help", "simulate", "bicubic", "cold-start", "complex", "xml" });
     if (args.Has("xml"))
     {
       std::cout << RestoreXML;

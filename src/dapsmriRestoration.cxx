@@ -27,6 +27,13 @@ const std::pair<RestorationTask, const char *> TaskNames[] = { { RestorationTask
                                                                { RestorationTask::PhaseRetrieval, "phase-retrieval" },
                                                                { RestorationTask::HDR, "hdr" } };
 
+/** The inpainting mask as a [height, width] uint8 tensor (a view of the problem's). */
+torch::Tensor
+MaskTensor(const RestorationProblem & p)
+{
+  return torch::from_blob(const_cast<unsigned char *>(p.mask.data()), { p.height, p.width }, torch::kUInt8);
+}
+
 /** The problem's forward model; its constructor refuses bad parameters. */
 std::unique_ptr<Operator>
 MakeOperator(const RestorationProblem & p)
@@ -41,8 +48,7 @@ MakeOperator(const RestorationProblem & p)
       if (static_cast<int64_t>(p.mask.size()) != p.height * p.width)
         Fail("the inpainting mask has " + std::to_string(p.mask.size()) + " pixels, the image " +
              std::to_string(p.height * p.width) + ": they must have one size");
-      return std::make_unique<InpaintingOperator>(
-        torch::from_blob(const_cast<unsigned char *>(p.mask.data()), { p.height, p.width }, torch::kUInt8).clone());
+      return std::make_unique<InpaintingOperator>(MaskTensor(p).clone());
     case RestorationTask::Deblurring:
       if (p.kernelHeight < 1 || p.kernelWidth < 1 ||
           static_cast<int64_t>(p.kernel.size()) != p.kernelHeight * p.kernelWidth)
@@ -136,6 +142,12 @@ IsLinear(RestorationTask task)
 DAPSConfig
 DefaultConfig(RestorationTask task)
 {
+  if (task == RestorationTask::Inpainting)
+  {
+    DAPSConfig c;
+    c.sigmaMax = 0.8; // from the warm start (see RestorationProblem::warmStart)
+    return c;
+  }
   if (IsLinear(task))
     return DAPSConfig{};
   DAPSConfig c = Preset("reference");
@@ -266,11 +278,7 @@ Restore(const Prior & prior, const RestorationProblem & problem, const std::vect
     double     scale = settings.intensityScale;
     if (scale <= 0.0)
     {
-      const torch::Tensor seen =
-        problem.task == RestorationTask::Inpainting
-          ? torch::from_blob(const_cast<unsigned char *>(problem.mask.data()), { problem.height, problem.width },
-                             torch::kUInt8)
-          : torch::Tensor();
+      const torch::Tensor seen = problem.task == RestorationTask::Inpainting ? MaskTensor(problem) : torch::Tensor();
       scale = IsLinear(problem.task) ? Percentile99(y, seen) : 1.0;
       if (!(scale > 0.0))
         Fail("the measurement is zero: there is nothing to restore");
@@ -288,6 +296,8 @@ Restore(const Prior & prior, const RestorationProblem & problem, const std::vect
     {
       config.seed = settings.daps.seed + static_cast<uint64_t>(run);
       DAPSSampler sampler(*prior.GetDenoiser(), *op, config);
+      if (problem.task == RestorationTask::Inpainting && problem.warmStart)
+        sampler.SetStart(SmoothFill(yNormalised, MaskTensor(problem)));
       const auto  samples = sampler.Run(yNormalised, [&](int done, int) {
                                return !progress || progress(run * steps + done, restarts * steps);
                              }).to(torch::kCPU);

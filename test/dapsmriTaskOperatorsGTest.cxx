@@ -235,3 +235,35 @@ TEST(TaskOperators, NonlinearCurvatureBoundsHoldAndLimitLangevin)
   config.stepSize = 2e-5;
   EXPECT_TRUE(torch::isfinite(DAPSSampler(prior, hdr, config).Run(y)).all().item<bool>());
 }
+
+TEST(SmoothFill, KeepsSeenPixelsAndFillsAHoleHarmonically)
+{
+  // A linear ramp solves Laplace's equation: the harmonic fill of a hole in it is the ramp.
+  const int64_t H = 40, W = 56;
+  const auto    rows = torch::arange(H, torch::kFloat).view({ H, 1 }), columns = torch::arange(W, torch::kFloat).view({ 1, W });
+  const auto    ramp = torch::complex(0.02f * rows + 0.01f * columns + 0.3f, -0.015f * columns);
+  auto          mask = torch::ones({ H, W }, torch::kUInt8);
+  mask.narrow(0, 8, 24).narrow(1, 10, 30).zero_();
+  const auto filled = SmoothFill(ramp * mask, mask);
+  EXPECT_TRUE(torch::equal(filled.masked_select(mask != 0), ramp.masked_select(mask != 0)));
+  EXPECT_LT((filled - ramp).abs().max().item<float>(), 0.02f * 0.3f); // vs the hole's 0 before
+}
+
+TEST(DAPSSampler, AStartImageIsWhereTheAnnealingBegins)
+{
+  // Almost no noise (sigma 0.01 to 0.005) and a broad Gaussian prior: the samples stay at the start.
+  const GaussianDenoiser prior(torch::zeros({ 6, 6 }, torch::kComplexFloat), torch::full({ 6, 6 }, 100.0));
+  NullOperator           nothing(6, 6);
+  DAPSConfig             config;
+  config.annealingSteps = 3;
+  config.sigmaMax = 0.01;
+  config.sigmaMin = 0.005;
+  const auto  start = t::RandomComplex({ 6, 6 }, 5);
+  DAPSSampler sampler(prior, nothing, config);
+  sampler.SetStart(start);
+  const auto samples = sampler.Run(torch::zeros({ 6, 6 }, torch::kComplexFloat));
+  EXPECT_LT((samples[0] - start).abs().max().item<float>(), 0.05f);
+  EXPECT_GT(start.abs().max().item<float>(), 0.5f);
+  sampler.SetStart(torch::zeros({ 5, 6 }, torch::kComplexFloat));
+  EXPECT_THROW(sampler.Run(torch::zeros({ 6, 6 }, torch::kComplexFloat)), std::invalid_argument);
+}

@@ -338,7 +338,19 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
   };
   for (int k = 0; stepped && k < K; ++k)
     CheckStepSizeIsStable(stepSizeAt(k), spreadAt(sigmas[static_cast<size_t>(k)]), normalNorm, k + 1);
-  auto       xt = m_Config.sigmaMax * Noise({ B, shape[0], shape[1] });
+  auto xt = m_Config.sigmaMax * Noise({ B, shape[0], shape[1] });
+  if (m_Start.defined())
+  {
+    const auto start = m_Start.dim() == 2 ? m_Start.unsqueeze(0) : m_Start;
+    if (start.dim() != 3 || start.size(0) != S || start.size(1) != shape[0] || start.size(2) != shape[1])
+    {
+      std::ostringstream msg;
+      msg << "the start image must be [" << shape[0] << ", " << shape[1] << "] for each of the " << S
+          << " problems, got " << m_Start.sizes();
+      throw std::invalid_argument(msg.str());
+    }
+    xt.add_(start.to(m_Device, torch::kComplexFloat).repeat_interleave(chains, 0));
+  }
   auto support = m_Operator.ObjectSupport();
   if (support.defined() && support.dim() == 3)
     support = support.repeat_interleave(chains, 0); // one per problem: [S x chains, H, W]

@@ -61,6 +61,12 @@ public:
    * Returns the samples [S x samples, H, W] (problem after problem) on the prior's device. */
   torch::Tensor Run(const torch::Tensor & y, const ProgressCallback & progress = {});
 
+  /** Starts the annealing at x_T = start + sigma_max n instead of sigma_max n (start: [H, W], or
+   * [S, H, W] for S stacked problems; undefined: the plain start). With a small sigma_max the
+   * start's coarse content survives and the prior refines it: a warm start from a classical
+   * estimate, for gaps wider than the network's receptive field. */
+  void SetStart(torch::Tensor start) { m_Start = std::move(start); }
+
   const DAPSStatistics & Statistics() const { return m_Statistics; }
   const DAPSConfig &     Config() const { return m_Config; }
 
@@ -85,6 +91,7 @@ private:
   DAPSStatistics   m_Statistics;
   torch::Device    m_Device; // the prior's: the whole loop runs there
   at::Generator    m_Generator;
+  torch::Tensor    m_Start;
 };
 
 } // namespace dapsmri

@@ -42,7 +42,51 @@ AdjointByAutograd(F && forward, const torch::Tensor & y, std::vector<int64_t> im
   auto inner = torch::real((forward(x).conj() * y).sum());
   return torch::autograd::grad({ inner }, { x })[0].detach();
 }
+
+/** Laplace's equation on [N, 1, H, W] by Jacobi sweeps where `free`, the other pixels fixed. */
+torch::Tensor
+JacobiSweeps(torch::Tensor image, const torch::Tensor & free, int sweeps)
+{
+  namespace F = torch::nn::functional;
+  const auto neighbours =
+    torch::tensor({ 0.0f, 0.25f, 0.0f, 0.25f, 0.0f, 0.25f, 0.0f, 0.25f, 0.0f }, image.options()).view({ 1, 1, 3, 3 });
+  for (int sweep = 0; sweep < sweeps; ++sweep)
+  {
+    const auto mean = F::conv2d(F::pad(image, F::PadFuncOptions({ 1, 1, 1, 1 }).mode(torch::kReplicate)), neighbours);
+    image = torch::where(free, mean, image);
+  }
+  return image;
+}
+
+/** A harmonic fill on [N, 1, H, W] by a coarse-to-fine pyramid: masked block means on the way
+ * down (weights: the seen fraction of each block), and on the way up the coarser solution
+ * bilinearly up-sampled into the unseen pixels and relaxed there by Jacobi sweeps. */
+torch::Tensor
+PyramidFill(const torch::Tensor & values, const torch::Tensor & weights)
+{
+  namespace F = torch::nn::functional;
+  const auto estimate = values / weights.clamp_min(1e-12);
+  if (values.size(2) <= 2 || values.size(3) <= 2)
+    return JacobiSweeps(estimate, weights == 0, 50);
+  const auto pool = F::AvgPool2dFuncOptions(2).ceil_mode(true).count_include_pad(false);
+  const auto coarse = PyramidFill(F::avg_pool2d(values, pool), F::avg_pool2d(weights, pool));
+  const auto up = F::interpolate(coarse, F::InterpolateFuncOptions()
+                                           .size(std::vector<int64_t>{ values.size(2), values.size(3) })
+                                           .mode(torch::kBilinear)
+                                           .align_corners(false));
+  return JacobiSweeps(weights * estimate + (1.0 - weights) * up, weights == 0, 30);
+}
 } // namespace
+
+torch::Tensor
+SmoothFill(const torch::Tensor & image, const torch::Tensor & mask)
+{
+  torch::NoGradGuard noGrad;
+  const auto         seen = (mask != 0).to(torch::kFloat).unsqueeze(0).unsqueeze(0);
+  const auto         parts = torch::view_as_real(image.to(torch::kComplexFloat)).permute({ 2, 0, 1 }).unsqueeze(1);
+  const auto         filled = PyramidFill(parts * seen, seen.expand_as(parts).contiguous());
+  return torch::view_as_complex(filled.squeeze(1).permute({ 1, 2, 0 }).contiguous());
+}
 
 // ---------------------------------------------------------------------------------------------
 DownsamplingOperator::DownsamplingOperator(int64_t height, int64_t width, int64_t factor, Method method)

@@ -46,6 +46,11 @@ private:
   torch::Tensor m_Mask; // [H, W] float 0 / 1
 };
 
+/** A smooth estimate of the unseen pixels of `image` ([H, W] complex; mask [H, W], nonzero where
+ * seen): a harmonic fill (Laplace's equation in the gaps) solved coarse to fine on a pyramid of
+ * masked block means. Seen pixels keep their values. The warm start of inpainting. */
+torch::Tensor SmoothFill(const torch::Tensor & image, const torch::Tensor & mask);
+
 /** Deblurring: y = k * x, circular (periodic) convolution by FFT with a real kernel [kh, kw]
  * whose centre is (kh / 2, kw / 2); the adjoint is the correlation. */
 class BlurOperator : public LinearOperator
