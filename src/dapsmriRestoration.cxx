@@ -145,7 +145,7 @@ DefaultConfig(RestorationTask task)
   if (task == RestorationTask::Inpainting)
   {
     DAPSConfig c;
-    c.sigmaMax = 0.8; // from the warm start (see RestorationProblem::warmStart)
+    c.sigmaMax = 0.3; // from the warm start (see RestorationProblem::warmStart)
     return c;
   }
   if (IsLinear(task))

@@ -74,7 +74,7 @@ PyramidFill(const torch::Tensor & values, const torch::Tensor & weights)
                                            .size(std::vector<int64_t>{ values.size(2), values.size(3) })
                                            .mode(torch::kBilinear)
                                            .align_corners(false));
-  return JacobiSweeps(weights * estimate + (1.0 - weights) * up, weights == 0, 30);
+  return JacobiSweeps(weights * estimate + (1.0 - weights) * up, weights == 0, 1000);
 }
 } // namespace
 
