@@ -3,6 +3,7 @@
 #include "dapsmriAppUtilities.h"
 #include "dapsmriCalibration.h"
 #include "dapsmriISMRMRDReader.h"
+#include "dapsmriRawDataImages.h"
 #include "dapsmriRecon.xml.h"
 
 #include <chrono>
@@ -45,84 +46,6 @@ using namespace dapsmri;
 using Volume = itk::Image<float, 3>;
 using ComplexVolume = itk::Image<std::complex<float>, 3>;
 
-/** The slices must stack into one volume: same matrix and orientation, equally spaced (or one
- * slice whose repetitions are stacked, with --keep-repetitions). */
-void
-CheckStackable(const std::vector<RawSlice> & slices)
-{
-  const auto & first = slices.front();
-  bool         repetitions = false, slicesDiffer = false;
-  for (const auto & s : slices)
-  {
-    if (s.width != first.width || s.height != first.height)
-      throw std::invalid_argument("slices of different matrix sizes cannot form one volume");
-    if (s.readDirection != first.readDirection || s.phaseDirection != first.phaseDirection ||
-        s.sliceDirection != first.sliceDirection)
-      throw std::invalid_argument("slices with different orientations cannot form one volume");
-    repetitions = repetitions || s.repetition > 0;
-    slicesDiffer = slicesDiffer || s.sliceIndex != first.sliceIndex;
-  }
-  if (repetitions && slicesDiffer)
-    throw std::invalid_argument("--keep-repetitions needs a single-slice file (the output stacks the repetitions)");
-  double firstGap = 0.0;
-  for (int k = 0; slices.size() > 1 && k < 3; ++k)
-    firstGap += (slices[1].position[k] - first.position[k]) * first.sliceDirection[k];
-  if (!repetitions && slices.size() > 1 && std::abs(firstGap) < 1e-6)
-    throw std::invalid_argument("slices " + std::to_string(first.sliceIndex) + " and " + std::to_string(slices[1].sliceIndex) +
-                                " lie at the same position; different slices cannot form one volume (are the "
-                                "acquisitions' position fields filled in?)");
-  for (size_t i = 2; !repetitions && i < slices.size(); ++i)
-  {
-    double a = 0.0, b = 0.0;
-    for (int k = 0; k < 3; ++k)
-    {
-      a += (slices[1].position[k] - first.position[k]) * first.sliceDirection[k];
-      b += (slices[i].position[k] - slices[i - 1].position[k]) * first.sliceDirection[k];
-    }
-    if (std::abs(a - b) > 1e-3 * std::max(1.0, std::abs(a)) || std::abs(a) < 1e-6)
-      throw std::invalid_argument("the slices are not equally spaced; they cannot form one volume");
-  }
-}
-
-template <typename TImage>
-typename TImage::Pointer
-MakeVolume(const std::vector<RawSlice> & slices)
-{
-  const auto &             first = slices.front();
-  auto                     volume = TImage::New();
-  typename TImage::SizeType size{ { static_cast<itk::SizeValueType>(first.width),
-                                    static_cast<itk::SizeValueType>(first.height), slices.size() } };
-  volume->SetRegions(size);
-  typename TImage::SpacingType spacing;
-  spacing[0] = first.spacing[0];
-  spacing[1] = first.spacing[1];
-  spacing[2] = first.sliceThickness;
-  if (slices.size() > 1)
-  {
-    double gap = 0.0;
-    for (int i = 0; i < 3; ++i)
-      gap += (slices[1].position[i] - first.position[i]) * first.sliceDirection[i];
-    if (gap > 0.0)
-      spacing[2] = gap;
-  }
-  volume->SetSpacing(spacing);
-  typename TImage::PointType     origin;
-  typename TImage::DirectionType direction;
-  const auto                     o = first.Origin();
-  for (unsigned i = 0; i < 3; ++i)
-  {
-    origin[i] = o[i];
-    direction(i, 0) = first.readDirection[i];
-    direction(i, 1) = first.phaseDirection[i];
-    direction(i, 2) = first.sliceDirection[i];
-  }
-  volume->SetOrigin(origin);
-  volume->SetDirection(direction);
-  volume->Allocate();
-  return volume;
-}
-
-
 int
 ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const std::string & output)
 {
@@ -150,9 +73,9 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
 
   const bool adjointOnly = args.Has("adjoint-only");
   CheckStackable(data.slices);
-  auto          magnitude = MakeVolume<Volume>(data.slices);
-  auto          complexVolume = MakeVolume<ComplexVolume>(data.slices);
-  auto          deviation = MakeVolume<Volume>(data.slices);
+  auto          magnitude = AllocateVolume<Volume>(data.slices);
+  auto          complexVolume = AllocateVolume<ComplexVolume>(data.slices);
+  auto          deviation = AllocateVolume<Volume>(data.slices);
   const int64_t H = data.slices.front().height, W = data.slices.front().width, C = data.slices.front().coils;
   const size_t  plane = static_cast<size_t>(H * W), slices = data.slices.size();
 

@@ -74,7 +74,7 @@ main(int argc, char * argv[])
     const auto                       phantom = SheppLoganPhantom(N, N);
     std::vector<std::complex<float>> truth(phantom.begin(), phantom.end());
     const auto maps = SimulatedCoilMaps(C, N, N);
-    const auto mask = app::MakeMask(args.Get("mask"), N, N, args.Double("acceleration"), args.Double("center-fraction"), seed + 1);
+    const auto mask = UndersamplingMask(args.Get("mask"), N, N, args.Double("acceleration"), args.Double("center-fraction"), seed + 1);
     const auto kSpace = SimulateKSpace(truth, maps, C, N, N, mask, args.Double("noise"), seed + 2);
 
     using FilterType = app::FilterType;

@@ -27,7 +27,7 @@ main(int argc, char * argv[])
     const int64_t H = data.slices.front().height;
     if (args.Get("mask") == "poisson")
       throw std::invalid_argument("a 2-D Poisson-disc mask needs two phase-encode directions; 2-D raw data has one");
-    const auto mask = app::MakeMask(args.Get("mask"), H, 1, args.Double("acceleration"), args.Double("center-fraction"),
+    const auto mask = UndersamplingMask(args.Get("mask"), H, 1, args.Double("acceleration"), args.Double("center-fraction"),
                                     static_cast<uint64_t>(args.Int("seed")));
     const auto kept = UndersampleISMRMRD(args.Positional()[0], args.Positional()[1], mask, args.Get("dataset"));
     std::cerr << "kept " << kept << " of " << H << " phase-encode lines; wrote " << args.Positional()[1] << '\n';

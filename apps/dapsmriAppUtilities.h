@@ -7,7 +7,7 @@
 #include "itkMRIDAPSReconstructionImageFilter.h"
 #include "itkImageFileWriter.h"
 #include "itkVectorImage.h"
-#include "dapsmriOutputFile.h"
+#include "dapsmriImageIO.h"
 
 #include <complex>
 #include <cstdio>
@@ -22,9 +22,6 @@
 
 namespace dapsmri::app
 {
-
-/** An ITK exception's description for a user: its first line, without object addresses. */
-std::string Describe(const itk::ExceptionObject & e);
 
 /** Runs a tool's body and turns every error into "name: message" on stderr and exit code 1. */
 int Main(const char * name, const std::function<int()> & body);
@@ -52,56 +49,18 @@ private:
   std::vector<std::string>           m_Positional;
 };
 
-/** Throws std::invalid_argument unless `path` can be written as an image: its folder exists and
- * ITK knows the format from the extension; with floatingPoint, the format must also hold float
- * and complex volumes (NIfTI, NRRD, MetaImage, VTK), which PNG / JPEG / BMP cannot. Call before a
- * long computation. */
-void CheckImageOutputPath(const std::string & path, bool floatingPoint = false);
-
-/** Reads back a just written image and throws std::runtime_error unless it holds `dimension`
- * axes of the given sizes and all its pixels can be read. */
-void CheckWrittenImage(const std::string & written, const std::string & target, const itk::SizeValueType * size,
-                       unsigned int dimension);
-
-/** Writes `image` to the temporary file of `path` (dapsmri::OutputFile) and checks that its
- * pixels read back as the image; Commit() of the result puts it in place. Several outputs of
- * one run are written this way first and committed together, so a failing one leaves none. */
-template <typename TImage>
-std::unique_ptr<OutputFile>
-WriteImageToTemporary(const TImage * image, const std::string & path)
-{
-  auto target = std::make_unique<OutputFile>(path);
-  auto writer = itk::ImageFileWriter<TImage>::New();
-  writer->SetInput(image);
-  writer->SetFileName(target->TemporaryPath());
-  writer->UseCompressionOn();
-  writer->Update();
-  CheckWrittenImage(target->TemporaryPath(), path, image->GetLargestPossibleRegion().GetSize().m_InternalArray,
-                    TImage::ImageDimension);
-  return target;
-}
-
-/** One output, complete or absent: a file that was there stays as it was when writing fails. */
-template <typename TImage>
-void
-WriteImageAtomically(const TImage * image, const std::string & path)
-{
-  WriteImageToTemporary(image, path)->Commit();
-}
-
-using MagnitudeImage = itk::Image<float, 2>;
-using MultiCoilImage = itk::VectorImage<std::complex<float>, 2>;
-using MaskImage = itk::Image<unsigned char, 2>;
-
-/** Multi-coil data on disk: a complex 3-D image (x, y, coil), which every ITK format with
- * complex pixels can hold (ITK cannot write a VectorImage of complex values). Geometry of x and y
- * is kept. Throws std::invalid_argument with the file name when reading fails. */
-MultiCoilImage::Pointer ReadMultiCoil(const std::string & path);
-void                    WriteMultiCoil(const MultiCoilImage * image, const std::string & path);
-MaskImage::Pointer      ReadMask(const std::string & path);
-/** A 2-D scalar image as float (a 3-D file with one slice too); refuses other shapes and NaN / Inf,
- * naming `what` and the file. */
-MagnitudeImage::Pointer ReadScalarImage(const std::string & path, const std::string & what);
+using dapsmri::CheckImageOutputPath;
+using dapsmri::CheckWrittenImage;
+using dapsmri::Describe;
+using dapsmri::ReadMask;
+using dapsmri::ReadMultiCoil;
+using dapsmri::ReadScalarImage;
+using dapsmri::WriteImageAtomically;
+using dapsmri::WriteImageToTemporary;
+using dapsmri::WriteMultiCoil;
+using MagnitudeImage = dapsmri::RealImage;
+using dapsmri::MaskImage;
+using dapsmri::MultiCoilImage;
 
 /** |z| of a row-major [height][width] complex buffer as an ITK image. */
 MagnitudeImage::Pointer Magnitude(const std::vector<std::complex<float>> & image, int64_t height, int64_t width);
@@ -148,12 +107,6 @@ DAPSConfig SamplerConfig(const Arguments & args, const DAPSConfig & defaults = D
 template <typename TInputImage, typename TOutputImage>
 std::string ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
                             bool allowGaussianFallback);
-
-/** A sampling mask [height][width] by name: random (fastMRI), equispaced (fastMRI),
- * variable-density (rows), or poisson (2-D Poisson disc, calibration square of side
- * centerFraction x height). Throws std::invalid_argument for other names. */
-std::vector<unsigned char> MakeMask(const std::string & type, int64_t height, int64_t width, double acceleration,
-                                    double centerFraction, uint64_t seed);
 
 /** The shipped prior (installed or in the source tree), or "" when there is none. */
 std::string DefaultModelPath();

@@ -7,6 +7,7 @@
 
 #include <complex>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace dapsmri
@@ -37,6 +38,12 @@ DAPSMRI_EXPORT std::vector<unsigned char> VariableDensityMask(int64_t height, in
  * 1 / acceleration (within 5 %). Seeded. [height][width], 0 / 1. */
 DAPSMRI_EXPORT std::vector<unsigned char> PoissonDiscMask(int64_t height, int64_t width, double acceleration,
                                                           int64_t calibration, uint64_t seed);
+
+/** A sampling mask [height][width] by name: "random" or "equispaced" (FastMRIMask),
+ * "variable-density" (VariableDensityMask) or "poisson" (PoissonDiscMask with a calibration
+ * square of side centerFraction x height). Throws std::invalid_argument for other names. */
+DAPSMRI_EXPORT std::vector<unsigned char> UndersamplingMask(const std::string & type, int64_t height, int64_t width,
+                                                            double acceleration, double centerFraction, uint64_t seed);
 
 /** k-space y_c = M F (S_c x) + noise (complex Gaussian, std noiseStd per real part on sampled
  * entries), pixel-interleaved [y][x][coil]. */

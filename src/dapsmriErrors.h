@@ -1,8 +1,10 @@
 #ifndef dapsmriErrors_h
 #define dapsmriErrors_h
 
-// Turns the engine's standard exceptions into itk::ExceptionObject at the facade boundary.
+// Turns the engine's exceptions (standard, LibTorch's, an abort) into itk::ExceptionObject at the
+// facade boundary.
 #include "dapsmriSampler.h"
+#include "dapsmriStandardErrors.h"
 
 #include "itkMacro.h"
 #include "itkProcessObject.h"
@@ -22,29 +24,23 @@ template <typename F>
 auto
 TranslateErrors(const char * where, F && f) -> decltype(f())
 {
-  try
-  {
-    return f();
-  }
-  catch (const itk::ExceptionObject &)
-  {
-    throw;
-  }
-  catch (const Aborted & e)
-  {
-    itk::ProcessAborted aborted(__FILE__, __LINE__);
-    aborted.SetDescription(e.what());
-    aborted.SetLocation(where);
-    throw aborted;
-  }
-  catch (const c10::Error & e)
-  {
-    throw itk::ExceptionObject(__FILE__, __LINE__, "LibTorch error: " + FirstLine(e.what()), where);
-  }
-  catch (const std::exception & e)
-  {
-    throw itk::ExceptionObject(__FILE__, __LINE__, e.what(), where);
-  }
+  return TranslateStandardErrors(where, [&]() -> decltype(f()) {
+    try
+    {
+      return f();
+    }
+    catch (const Aborted & e)
+    {
+      itk::ProcessAborted aborted(__FILE__, __LINE__);
+      aborted.SetDescription(e.what());
+      aborted.SetLocation(where);
+      throw aborted;
+    }
+    catch (const c10::Error & e)
+    {
+      throw itk::ExceptionObject(__FILE__, __LINE__, "LibTorch error: " + FirstLine(e.what()), where);
+    }
+  });
 }
 
 } // namespace dapsmri

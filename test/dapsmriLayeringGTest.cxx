@@ -48,3 +48,34 @@ TEST(Layering, PublicHeadersIncludeNoTorchCudaOrFFTW)
   const auto       offenders = FilesIncluding(fs::path(DAPSMRI_SOURCE_DIR) / "include", heavy);
   EXPECT_TRUE(offenders.empty()) << offenders.front();
 }
+
+TEST(Layering, MRIToolsAndRawDataInputStayBelowTheFiltersAndTheTools)
+{
+  // Data flow one way (DESIGN.md): engine -> operators -> MRI tools -> ITK filters / raw-data
+  // input -> applications. The library's layers include nothing from the tools, none of them
+  // the ITK filters, and the MRI tools nothing of the raw-data input.
+  const std::regex tools(R"(#\s*include\s*[<"](dapsmriAppUtilities|dapsmri[A-Za-z]*\.xml)\.h)");
+  const std::regex filters(R"(#\s*include\s*[<"]itk(DAPS|MRIDAPS)[A-Za-z]*\.h)");
+  const std::regex input(R"(#\s*include\s*[<"](dapsmriISMRMRD|dapsmriImageIO|dapsmriIsolatedReader|dapsmriOutputFile|dapsmriRawDataImages|ismrmrd/|hdf5))");
+  for (const char * dir : { "src/engine", "src/operators", "src/mri", "src/io" })
+  {
+    for (const auto * rule : { &tools, &filters })
+    {
+      const auto offenders = FilesIncluding(fs::path(DAPSMRI_SOURCE_DIR) / dir, *rule);
+      EXPECT_TRUE(offenders.empty()) << offenders.front();
+    }
+  }
+  const auto offenders = FilesIncluding(fs::path(DAPSMRI_SOURCE_DIR) / "src/mri", input);
+  EXPECT_TRUE(offenders.empty()) << offenders.front();
+}
+
+TEST(Layering, TheToolsReadAndWriteThroughTheLibrary)
+{
+  // The IO and geometry C++ users need live in the library, not in apps/: no tool defines its own
+  // multi-coil reader, mask factory or volume geometry.
+  // (A definition starts its line with the function's name, in the project's format.)
+  const std::regex owned(
+    R"(^(ReadMultiCoil|WriteMultiCoil|ReadMask|ReadScalarImage|MakeMask|UndersamplingMask|CheckStackable|MakeVolume|AllocateVolume)\s*\()");
+  const auto       offenders = FilesIncluding(fs::path(DAPSMRI_SOURCE_DIR) / "apps", owned);
+  EXPECT_TRUE(offenders.empty()) << offenders.front();
+}

@@ -279,4 +279,17 @@ MagnitudePSNR(const std::vector<std::complex<float>> & image, const std::vector<
   return 10.0 * std::log10(peak * peak / std::max(1e-30, se / static_cast<double>(reference.size())));
 }
 
+std::vector<unsigned char>
+UndersamplingMask(const std::string & type, int64_t height, int64_t width, double acceleration, double centerFraction,
+         uint64_t seed)
+{
+  if (type == "random" || type == "equispaced")
+    return FastMRIMask(height, width, acceleration, centerFraction, seed, type == "equispaced");
+  if (type == "variable-density")
+    return VariableDensityMask(height, width, acceleration, centerFraction, seed);
+  if (type == "poisson")
+    return PoissonDiscMask(height, width, acceleration, std::llround(centerFraction * height), seed);
+  throw std::invalid_argument("unknown mask \"" + type + "\" (choose random, equispaced, variable-density or poisson)");
+}
+
 } // namespace dapsmri
