@@ -33,7 +33,8 @@ OUTPUT is the restored image (the magnitude; --complex for the complex image).
   --mask PATH            inpainting: mask image, nonzero where seen (default: --box)
   --box X,Y,W,H          inpainting: the hidden box (default: the centre quarter of the image)
   --random-fraction P    inpainting: hide this fraction of the pixels at random instead
-  --cold-start           inpainting: start from noise alone, not from a smooth fill of the hole
+  --cold-start           inpainting and phase retrieval: start from noise alone, not from a
+                         smooth fill of the hole or an HIO + ER estimate
   --kernel K             deblurring: gaussian | motion (default gaussian)
   --kernel-size N        deblurring kernel size (default 61)
   --blur-sigma S         Gaussian kernel std in pixels (default 3)
@@ -120,10 +121,9 @@ SetTaskParameters(itk::SuperResolutionParameters<TBase> * filter, const app::Arg
 }
 template <typename TBase>
 void
-SetTaskParameters(itk::InpaintingParameters<TBase> * filter, const app::Arguments & args, const TaskImages & images)
+SetTaskParameters(itk::InpaintingParameters<TBase> * filter, const app::Arguments &, const TaskImages & images)
 {
   filter->SetMask(images.mask);
-  filter->SetWarmStart(!args.Has("cold-start"));
 }
 template <typename TBase>
 void
@@ -170,6 +170,7 @@ RunTask(const app::Arguments & args, RealImage * input, const TaskImages & image
   const std::string model = app::ConfigureFilter(filter.GetPointer(), args, false);
   filter->SetIntensityScale(args.Double("intensity-scale"));
   filter->SetNumberOfRestarts(args.Int("restarts", 1, 64));
+  filter->SetWarmStart(!args.Has("cold-start"));
   app::ObserveProgress(filter.GetPointer(), "DAPS " + ToString(task));
   filter->Update();
 

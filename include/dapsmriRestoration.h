@@ -19,7 +19,7 @@ enum class RestorationTask
   SuperResolution, ///< y = down-sampling by `factor` (block mean, or bicubic)
   Inpainting,      ///< y = the pixels where `mask` is nonzero
   Deblurring,      ///< y = kernel * x (periodic convolution)
-  PhaseRetrieval,  ///< y = |FFT of x zero-padded to oversampling x its size|
+  PhaseRetrieval,  ///< y = |FFT of x zero-padded to oversampling x its size|; x held real and >= 0
   HDR              ///< y = clip(alpha x, -1, 1)
 };
 
@@ -36,9 +36,11 @@ struct RestorationProblem
   int64_t                    factor = 4;            ///< super-resolution: must divide height and width
   bool                       bicubic = false;       ///< super-resolution: bicubic instead of block means
   std::vector<unsigned char> mask;                  ///< inpainting: height x width, nonzero where seen
-  /** Inpainting: start the annealing from a smooth fill of the unseen pixels (dapsmri's push-pull
-   * and Laplace fill) plus sigma_max noise, rather than from noise alone: the prior's receptive
-   * field is smaller than a large hole, whose middle it would otherwise fill with background. */
+  /** Start the annealing from a classical estimate plus sigma_max noise rather than from noise
+   * alone. Inpainting: a harmonic fill of the unseen pixels (the prior's receptive field is
+   * smaller than a large hole, whose middle it would otherwise fill with background). Phase
+   * retrieval: hybrid input-output with error reduction (HIO + ER), which DAPS then refines; each
+   * restart starts HIO from its own seed. Other tasks ignore it. */
   bool warmStart = true;
   std::vector<float>         kernel;                ///< deblurring: kernelHeight x kernelWidth, row-major
   int64_t                    kernelHeight = 0, kernelWidth = 0;
@@ -49,11 +51,13 @@ struct RestorationProblem
 /** Whether DAPS's Gaussian-step MCMC methods (mean, exact) apply: only to linear tasks. */
 DAPSMRI_EXPORT bool IsLinear(RestorationTask task);
 
-/** The task's DAPS defaults: the "mri" preset for the linear tasks (for inpainting with sigma_max
- * 0.3, annealing from the warm start: chosen on validation slices, where it gained 4-8 dB over
- * noise alone on a 128 x 128 hole and 1 dB on 70 % random pixels); for phase retrieval and HDR
- * the "reference" preset (Langevin) with the paper's step size for the task (5e-5 and 2e-5: HDR's
- * data term has curvature alpha^2 = 4, and 1e-4 would be unstable at tau 0.01). */
+/** The task's DAPS defaults, chosen on validation slices: the "mri" preset for the linear tasks
+ * (for inpainting with sigma_max 0.3, annealing from the warm start: it gained 4-8 dB over noise
+ * alone on a 128 x 128 hole and 1 dB on 70 % random pixels); for phase retrieval and HDR the
+ * "reference" preset (Langevin) with the paper's step size for the task (5e-5 and 2e-5: HDR's
+ * data term has curvature alpha^2 = 4, and 1e-4 would be unstable at tau 0.01); phase retrieval
+ * anneals its HIO + ER start from sigma 0.2 to 0.02 in 50 levels of 1 ODE and 50 Langevin
+ * steps. */
 DAPSMRI_EXPORT DAPSConfig DefaultConfig(RestorationTask task);
 
 /** The measurement's size {height, width} for the problem's image size, and the image size

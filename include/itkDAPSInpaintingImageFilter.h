@@ -17,10 +17,6 @@ public:
   using MaskImageType = Image<unsigned char, 2>;
   itkSetInputMacro(Mask, MaskImageType);
   itkGetInputMacro(Mask, MaskImageType);
-  /** DAPS: start from a smooth fill of the hole (dapsmri::RestorationProblem::warmStart; on). */
-  itkSetMacro(WarmStart, bool);
-  itkGetConstMacro(WarmStart, bool);
-  itkBooleanMacro(WarmStart);
 
 protected:
   InpaintingParameters()
@@ -31,7 +27,6 @@ protected:
   void
   DescribeTask(dapsmri::RestorationProblem & problem, bool withPixels) const override
   {
-    problem.warmStart = m_WarmStart;
     if (!withPixels)
       return;
     const MaskImageType * mask = this->GetMask();
@@ -43,15 +38,6 @@ protected:
     }
     problem.mask.assign(mask->GetBufferPointer(), mask->GetBufferPointer() + size[0] * size[1]);
   }
-  void
-  PrintSelf(std::ostream & os, Indent indent) const override
-  {
-    TBase::PrintSelf(os, indent);
-    os << indent << "WarmStart: " << m_WarmStart << '\n';
-  }
-
-private:
-  bool m_WarmStart{ true };
 };
 
 /** \class DAPSInpaintingImageFilter

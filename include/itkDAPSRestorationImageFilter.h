@@ -49,6 +49,11 @@ public:
   /** Runs of DAPS (seeds Seed, Seed + 1, ...) of which the one fitting the data best is kept. */
   itkSetClampMacro(NumberOfRestarts, int, 1, 64);
   itkGetConstMacro(NumberOfRestarts, int);
+  /** Inpainting and phase retrieval: anneal from a classical estimate (a harmonic fill of the
+   * hole; HIO + ER) instead of noise alone (dapsmri::RestorationProblem::warmStart). On. */
+  itkSetMacro(WarmStart, bool);
+  itkGetConstMacro(WarmStart, bool);
+  itkBooleanMacro(WarmStart);
   dapsmri::RestorationTask GetTask() const { return m_Task; }
 
 protected:
@@ -70,6 +75,7 @@ protected:
 private:
   dapsmri::RestorationTask m_Task;
   int                      m_NumberOfRestarts{ 1 };
+  bool                     m_WarmStart{ true };
 };
 
 /** \class RestorationForwardImageFilter

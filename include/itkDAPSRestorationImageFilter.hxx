@@ -38,6 +38,7 @@ DAPSRestorationImageFilter<TInputImage, TOutputImage>::Problem(bool withPixels) 
 {
   dapsmri::RestorationProblem p;
   p.task = m_Task;
+  p.warmStart = m_WarmStart;
   this->DescribeTask(p, false);
   const auto size = this->GetInput()->GetLargestPossibleRegion().GetSize();
   const auto image = dapsmri::ImageSize(p, static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0]));
@@ -81,7 +82,8 @@ DAPSRestorationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostream & 
 {
   Superclass::PrintSelf(os, indent);
   os << indent << "Task: " << dapsmri::ToString(m_Task) << '\n'
-     << indent << "NumberOfRestarts: " << m_NumberOfRestarts << '\n';
+     << indent << "NumberOfRestarts: " << m_NumberOfRestarts << '\n'
+     << indent << "WarmStart: " << m_WarmStart << '\n';
 }
 
 template <typename TInputImage, typename TOutputImage>

@@ -152,6 +152,16 @@ DefaultConfig(RestorationTask task)
     return DAPSConfig{};
   DAPSConfig c = Preset("reference");
   c.stepSize = task == RestorationTask::HDR ? 2e-5 : 5e-5;
+  if (task == RestorationTask::PhaseRetrieval)
+  {
+    // From the HIO + ER warm start (see RestorationProblem::warmStart): a short anneal that
+    // refines it, down to a lower noise level than the reference's 0.1.
+    c.sigmaMax = 0.2;
+    c.sigmaMin = 0.02;
+    c.annealingSteps = 50;
+    c.odeSteps = 1;
+    c.mcmcSteps = 50;
+  }
   return c;
 }
 
@@ -296,8 +306,11 @@ Restore(const Prior & prior, const RestorationProblem & problem, const std::vect
     {
       config.seed = settings.daps.seed + static_cast<uint64_t>(run);
       DAPSSampler sampler(*prior.GetDenoiser(), *op, config);
+      sampler.SetRealNonnegative(problem.task == RestorationTask::PhaseRetrieval);
       if (problem.task == RestorationTask::Inpainting && problem.warmStart)
         sampler.SetStart(SmoothFill(yNormalised, MaskTensor(problem)));
+      if (problem.task == RestorationTask::PhaseRetrieval && problem.warmStart)
+        sampler.SetStart(HybridInputOutput(yNormalised, problem.height, problem.width, config.seed));
       const auto  samples = sampler.Run(yNormalised, [&](int done, int) {
                                return !progress || progress(run * steps + done, restarts * steps);
                              }).to(torch::kCPU);

@@ -379,6 +379,10 @@ DAPSSampler::Run(const torch::Tensor & yOne, const ProgressCallback & progress)
     {
       x0.mul_(support);
     }
+    if (m_RealNonnegative)
+    {
+      x0 = torch::complex(torch::relu(torch::real(x0)), torch::zeros_like(torch::real(x0)));
+    }
     m_Statistics.mcmcSeconds += SecondsSince(mcmcStart);
     if (!torch::isfinite(x0).all().item<bool>())
     {

@@ -67,6 +67,11 @@ public:
    * estimate, for gaps wider than the network's receptive field. */
   void SetStart(torch::Tensor start) { m_Start = std::move(start); }
 
+  /** Holds every x0 real and nonnegative (projects it after each MCMC step): for images known to
+   * be so, such as magnitude images, whose measurement alone (phase retrieval) leaves the phase
+   * and sign free. */
+  void SetRealNonnegative(bool on) { m_RealNonnegative = on; }
+
   const DAPSStatistics & Statistics() const { return m_Statistics; }
   const DAPSConfig &     Config() const { return m_Config; }
 
@@ -92,6 +97,7 @@ private:
   torch::Device    m_Device; // the prior's: the whole loop runs there
   at::Generator    m_Generator;
   torch::Tensor    m_Start;
+  bool             m_RealNonnegative = false;
 };
 
 } // namespace dapsmri

@@ -1,5 +1,7 @@
 #include "dapsmriTaskOperators.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -86,6 +88,27 @@ SmoothFill(const torch::Tensor & image, const torch::Tensor & mask)
   const auto         parts = torch::view_as_real(image.to(torch::kComplexFloat)).permute({ 2, 0, 1 }).unsqueeze(1);
   const auto         filled = PyramidFill(parts * seen, seen.expand_as(parts).contiguous());
   return torch::view_as_complex(filled.squeeze(1).permute({ 1, 2, 0 }).contiguous());
+}
+
+torch::Tensor
+HybridInputOutput(const torch::Tensor & magnitude, int64_t height, int64_t width, uint64_t seed, int rounds)
+{
+  torch::NoGradGuard noGrad;
+  const auto         y = torch::real(magnitude).to(torch::kFloat);
+  auto               support = torch::zeros_like(y, torch::kBool);
+  support.narrow(0, 0, height).narrow(1, 0, width).fill_(true);
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto g = torch::where(support, torch::rand(y.sizes(), generator, y.options()), torch::zeros_like(y));
+  for (int round = 0; round < rounds; ++round)
+    for (int step = 0; step < 350; ++step)
+    {
+      const auto spectrum = torch::fft::fft2(g, {}, { -2, -1 }, "ortho");
+      const auto projected = torch::real(torch::fft::ifft2(torch::polar(y, torch::angle(spectrum)), {}, { -2, -1 }, "ortho"));
+      const auto keep = support.logical_and(projected >= 0);
+      g = torch::where(keep, projected, step < 300 ? g - 0.9 * projected : torch::zeros_like(g));
+    }
+  return torch::complex(g.narrow(0, 0, height).narrow(1, 0, width).contiguous(),
+                        torch::zeros({ height, width }, y.options()));
 }
 
 // ---------------------------------------------------------------------------------------------

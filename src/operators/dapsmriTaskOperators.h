@@ -51,6 +51,13 @@ private:
  * masked block means. Seen pixels keep their values. The warm start of inpainting. */
 torch::Tensor SmoothFill(const torch::Tensor & image, const torch::Tensor & mask);
 
+/** Fienup's hybrid input-output with error-reduction polishing for PhaseRetrievalOperator's
+ * measurement (magnitudes [s H, s W]): support (the H x W corner of the padded grid) and a real,
+ * nonnegative image; `rounds` of 300 HIO (beta 0.9) and 50 ER iterations from a seeded random
+ * start. Returns the [H, W] image (complex, imaginary part 0). The warm start of phase retrieval. */
+torch::Tensor HybridInputOutput(const torch::Tensor & magnitude, int64_t height, int64_t width, uint64_t seed,
+                                int rounds = 3);
+
 /** Deblurring: y = k * x, circular (periodic) convolution by FFT with a real kernel [kh, kw]
  * whose centre is (kh / 2, kw / 2); the adjoint is the correlation. */
 class BlurOperator : public LinearOperator
