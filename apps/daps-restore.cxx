@@ -49,8 +49,10 @@ OUTPUT is the restored image (the magnitude; --complex for the complex image).
   --model PATH           TorchScript prior (default: the shipped brain prior)
   --device D             cpu | cuda:N: where the whole DAPS loop runs (default cpu)
   --xml                  print the 3D Slicer module description and exit
-Phase retrieval and HDR are nonlinear: without --preset they run the reference preset (Langevin)
-with the paper's step size for the task (5e-5 and 2e-5).
+The sampler flags below apply over the task's own defaults (--preset replaces them): the mri
+preset for the linear tasks (inpainting from sigma 0.3, warm started); for the nonlinear ones the
+reference preset (Langevin) with the paper's step size, 5e-5 (phase retrieval, 50 levels from
+sigma 0.2 to 0.02 after HIO + ER) and 2e-5 (HDR).
 )";
 
 using namespace dapsmri;
@@ -86,7 +88,7 @@ TaskImagesFromFlags(const app::Arguments & args, RestorationTask task, const Rea
   if (task == RestorationTask::Inpainting)
   {
     if (args.Has("mask"))
-      images.mask = app::ReadMask(args.Get("mask"));
+      images.mask = app::ReadMask(args.Get("mask")); // its size is checked by the filters
     else
     {
       const auto box = args.Has("box") ? ParseBox(args.Get("box"))
@@ -95,8 +97,10 @@ TaskImagesFromFlags(const app::Arguments & args, RestorationTask task, const Rea
                                                    ? RandomMask(height, width, args.Double("random-fraction"), seed)
                                                    : BoxMask(height, width, box[0], box[1], box[2], box[3]),
                                                  height, width);
+      images.mask->SetSpacing(input->GetSpacing()); // the image's pixels (--mask-output)
+      images.mask->SetOrigin(input->GetOrigin());
+      images.mask->SetDirection(input->GetDirection());
     }
-    images.mask->CopyInformation(input); // a mask file's own geometry is not compared, only its size
   }
   if (task == RestorationTask::Deblurring)
   {

@@ -24,8 +24,8 @@ namespace itk
  * output pixels hold the posterior mean; real ones its magnitude (the prior is complex). The
  * intensity convention is dapsmri::Restore's: the 99th percentile of the measurement (seen
  * pixels for inpainting) for the linear tasks, 1 for phase retrieval and HDR, unless
- * IntensityScale is set. The parameters start at dapsmri::DefaultConfig(task): the "mri" preset,
- * or for phase retrieval and HDR the "reference" preset (Langevin) with the paper's step size.
+ * IntensityScale is set. The parameters start at the task's defaults (dapsmri::DefaultConfig);
+ * inpainting and phase retrieval anneal from a classical estimate (WarmStart).
  *
  * \ingroup DAPSMRI
  */

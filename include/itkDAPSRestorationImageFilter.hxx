@@ -64,9 +64,10 @@ template <typename TInputImage, typename TOutputImage>
 void
 DAPSRestorationImageFilter<TInputImage, TOutputImage>::GenerateData()
 {
+  const auto             problem = this->Problem(true); // the task's images are checked before the prior loads
   const dapsmri::Prior & prior = this->PriorForRun();
-  const auto             result = dapsmri::Restore(prior, this->Problem(true), PixelValues(this->GetInput()),
-                                       this->Settings(), m_NumberOfRestarts, this->ProgressReporter());
+  const auto             result = dapsmri::Restore(prior, problem, PixelValues(this->GetInput()), this->Settings(),
+                                       m_NumberOfRestarts, this->ProgressReporter());
   using OutputPixelType = typename OutputImageType::PixelType;
   this->StoreResults({ result }, [](std::complex<float> z) {
     if constexpr (std::is_arithmetic<OutputPixelType>::value)

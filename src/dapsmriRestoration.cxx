@@ -298,6 +298,9 @@ Restore(const Prior & prior, const RestorationProblem & problem, const std::vect
     if (settings.noiseStandardDeviation > 0.0)
       config = WithNoiseLevel(config, settings.noiseStandardDeviation / scale);
 
+    const torch::Tensor fill = problem.task == RestorationTask::Inpainting && problem.warmStart
+                                 ? SmoothFill(yNormalised, MaskTensor(problem))
+                                 : torch::Tensor();
     ReconstructionResult best;
     double               bestResidual = INFINITY;
     DAPSStatistics       statistics;
@@ -307,10 +310,10 @@ Restore(const Prior & prior, const RestorationProblem & problem, const std::vect
       config.seed = settings.daps.seed + static_cast<uint64_t>(run);
       DAPSSampler sampler(*prior.GetDenoiser(), *op, config);
       sampler.SetRealNonnegative(problem.task == RestorationTask::PhaseRetrieval);
-      if (problem.task == RestorationTask::Inpainting && problem.warmStart)
-        sampler.SetStart(SmoothFill(yNormalised, MaskTensor(problem)));
       if (problem.task == RestorationTask::PhaseRetrieval && problem.warmStart)
         sampler.SetStart(HybridInputOutput(yNormalised, problem.height, problem.width, config.seed));
+      else
+        sampler.SetStart(fill);
       const auto  samples = sampler.Run(yNormalised, [&](int done, int) {
                                return !progress || progress(run * steps + done, restarts * steps);
                              }).to(torch::kCPU);

@@ -121,6 +121,12 @@ class CommandLine(unittest.TestCase):
                               (["--task", "super-resolution", "--std-output", out + "_std.nrrd"], "--samples > 1")):
             r = run(RESTORE, clean, out, "--simulate", "--model", TINY, *FAST, *extra)
             self.assertFailsCleanly(r, out, needle)
+        # A mask file of another size than the image is refused (its pixels are never read past).
+        small_mask = os.path.join(self.dir, "small_mask.mha")
+        write_mha(small_mask, [16, 8], "MET_UCHAR", bytes([1]) * 128)
+        for mode in (["--simulate"], []):
+            r = run(RESTORE, clean, out, "--task", "inpainting", "--mask", small_mask, "--model", TINY, *FAST, *mode)
+            self.assertFailsCleanly(r, out, "must have one size")
         # An output that would replace the input is refused and the input kept.
         before = digest(clean)
         r = run(RESTORE, clean, clean, "--task", "hdr", "--simulate", "--model", TINY, *FAST)

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace dapsmri;
@@ -227,6 +228,10 @@ TEST(Restoration, BadParametersAreRefusedBeforeAnyWork)
   inpainting.height = inpainting.width = 4;
   inpainting.mask.assign(16, 0);
   refused(inpainting, std::vector<float>(16, 1.0f), "shows no pixel");
+  EXPECT_NE(ErrorOf([&] { CheckProblem(inpainting); }).find("shows no pixel"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { MeasurementSize(sr); }).find("divisor of the image size"), std::string::npos);
+  EXPECT_NE(ErrorOf([] { BoxMask(4, 4, 0, 0, 0, 2); }).find("positive"), std::string::npos);
+  EXPECT_NE(ErrorOf([] { RandomMask(4, 4, 1.0, 0); }).find("[0, 1)"), std::string::npos);
   auto blur = GaussianDeblurring(8);
   blur.kernel = GaussianBlurKernel(9, 1.0);
   refused(blur, std::vector<float>(64, 1.0f), "larger than the image");
@@ -243,4 +248,19 @@ TEST(Restoration, BadParametersAreRefusedBeforeAnyWork)
   refused(GaussianDeblurring(16), bad, "NaN or Inf");
   EXPECT_THROW(ParseRestorationTask("denoising"), std::invalid_argument);
   EXPECT_EQ(ParseRestorationTask(ToString(RestorationTask::PhaseRetrieval)), RestorationTask::PhaseRetrieval);
+}
+
+TEST(Restoration, MasksHideTheBoxOrTheFraction)
+{
+  // A box reaching past the image is clipped to it; nothing else is hidden.
+  const auto box = BoxMask(6, 8, 5, -1, 10, 3);
+  for (int64_t row = 0; row < 6; ++row)
+    for (int64_t column = 0; column < 8; ++column)
+      EXPECT_EQ(box[static_cast<size_t>(row * 8 + column)], (row < 2 && column >= 5) ? 0 : 1) << row << " " << column;
+  // 70 % of 10000 pixels: within 4 standard deviations (46 pixels) of 7000; seeded.
+  const auto random = RandomMask(100, 100, 0.7, 3);
+  const auto hidden = std::count(random.begin(), random.end(), 0);
+  EXPECT_NEAR(static_cast<double>(hidden), 7000.0, 4 * std::sqrt(10000 * 0.7 * 0.3));
+  EXPECT_EQ(random, RandomMask(100, 100, 0.7, 3));
+  EXPECT_NE(random, RandomMask(100, 100, 0.7, 4));
 }

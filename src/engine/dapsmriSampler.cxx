@@ -294,8 +294,8 @@ DAPSSampler::CheckStepSizeIsStable(double lr, double r, double normalNorm, int l
     return;
   std::ostringstream msg;
   msg << "the MCMC step size is unstable at annealing step " << level << " of " << m_Config.annealingSteps
-      << ": step size " << lr << " x (||A^H A|| " << normalNorm << " / tau^2 + 1 / r^2 with tau " << m_Config.tau
-      << ", r " << r << ") = " << product << ", which must stay below 2; lower the step size below "
+      << ": step size " << lr << " x (data curvature " << normalNorm << " / tau^2 + 1 / r^2 with tau "
+      << m_Config.tau << ", r " << r << ") = " << product << ", which must stay below 2; lower the step size below "
       << 2.0 / (normalNorm / tau2 + 1.0 / (r * r)) << " or raise tau";
   throw std::invalid_argument(msg.str());
 }
