@@ -32,9 +32,13 @@ Read(const std::string & path)
   reader->Update();
   Image::Pointer image = reader->GetOutput();
   image->DisconnectPipeline();
-  // Pixel grid only: the forward models know no geometry.
+  // Pixel grid only: the forward models work on pixels (daps-restore's files carry the image's
+  // geometry, a NIfTI one a flipped direction, which resampling would otherwise honour).
   image->SetSpacing(1.0);
   image->SetOrigin(0.0);
+  Image::DirectionType identity;
+  identity.SetIdentity();
+  image->SetDirection(identity);
   return image;
 }
 
