@@ -88,7 +88,7 @@ TaskImagesFromFlags(const app::Arguments & args, RestorationTask task, const Rea
   if (task == RestorationTask::Inpainting)
   {
     if (args.Has("mask"))
-      images.mask = app::ReadMask(args.Get("mask")); // its size is checked by the filters
+      images.mask = app::ReadMask(args.Get("mask"), "inpainting mask"); // its size is checked by the filters
     else
     {
       const auto box = args.Has("box") ? ParseBox(args.Get("box"))

@@ -32,8 +32,8 @@ DAPSMRI_EXPORT std::string Describe(const itk::ExceptionObject & e);
 DAPSMRI_EXPORT MultiCoilImage::Pointer ReadMultiCoil(const std::string & path);
 /** Writes atomically (see WriteImageAtomically). */
 DAPSMRI_EXPORT void WriteMultiCoil(const MultiCoilImage * image, const std::string & path);
-/** A sampling or inpainting mask: any nonzero value (0.5 too) is 1. */
-DAPSMRI_EXPORT MaskImage::Pointer ReadMask(const std::string & path);
+/** A sampling or inpainting mask: any nonzero value (0.5 too) is 1; `what` names it in errors. */
+DAPSMRI_EXPORT MaskImage::Pointer ReadMask(const std::string & path, const std::string & what = "sampling mask");
 /** A 2-D scalar image as float (a 3-D file with one slice too); refuses other shapes and NaN /
  * Inf, naming `what` and the file. */
 DAPSMRI_EXPORT RealImage::Pointer ReadScalarImage(const std::string & path, const std::string & what);

@@ -332,20 +332,19 @@ ReadMultiCoil(const std::string & path)
 {
   return TranslateStandardErrors("dapsmri::ReadMultiCoil", [&] {
     const char * what = "multi-coil image (complex, x y coil)";
-    const auto   check = [&](const itk::ImageIOBase & header) {
-      const itk::ImageIOBase * io = &header;
-    // Complex pixels, or two floating-point components (how MetaImage stores complex images).
-    const bool complexPixels = io->GetPixelType() == itk::IOPixelEnum::COMPLEX || io->GetNumberOfComponents() == 2;
-    if (!complexPixels ||
-        (io->GetComponentType() != itk::IOComponentEnum::FLOAT && io->GetComponentType() != itk::IOComponentEnum::DOUBLE))
-      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it holds " +
-                                  itk::ImageIOBase::GetPixelTypeAsString(io->GetPixelType()) + " " +
-                                  itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType()) +
-                                  " pixels; k-space and coil maps must be complex float images");
-    if (io->GetNumberOfDimensions() > 3 || (io->GetNumberOfDimensions() == 3 && io->GetDimensions(2) > 1024))
-      throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it has " +
-                                  std::to_string(io->GetNumberOfDimensions()) +
-                                  " axes; give x, y and at most 1024 coils along the third");
+    const auto   check = [&](const itk::ImageIOBase & io) {
+      // Complex pixels, or two floating-point components (how MetaImage stores complex images).
+      const bool complexPixels = io.GetPixelType() == itk::IOPixelEnum::COMPLEX || io.GetNumberOfComponents() == 2;
+      if (!complexPixels ||
+          (io.GetComponentType() != itk::IOComponentEnum::FLOAT && io.GetComponentType() != itk::IOComponentEnum::DOUBLE))
+        throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it holds " +
+                                    itk::ImageIOBase::GetPixelTypeAsString(io.GetPixelType()) + " " +
+                                    itk::ImageIOBase::GetComponentTypeAsString(io.GetComponentType()) +
+                                    " pixels; k-space and coil maps must be complex float images");
+      if (io.GetNumberOfDimensions() > 3 || (io.GetNumberOfDimensions() == 3 && io.GetDimensions(2) > 1024))
+        throw std::invalid_argument("cannot read the " + std::string(what) + " " + path + ": it has " +
+                                    std::to_string(io.GetNumberOfDimensions()) +
+                                    " axes; give x, y and at most 1024 coils along the third");
     };
     auto       volume = ReadImageInChildProcess<Complex3D>(path, what, check);
     const auto size = volume->GetLargestPossibleRegion().GetSize();
@@ -432,11 +431,11 @@ ReadScalarImage(const std::string & path, const std::string & what)
 }
 
 MaskImage::Pointer
-ReadMask(const std::string & path)
+ReadMask(const std::string & path, const std::string & what)
 {
   return TranslateStandardErrors("dapsmri::ReadMask", [&] {
-    // Read as float: any nonzero value (0.5 too) marks an acquired sample.
-    const auto values = ReadScalarImage(path, "sampling mask");
+    // Read as float: any nonzero value (0.5 too) marks a sample.
+    const auto values = ReadScalarImage(path, what);
     auto       mask = MaskImage::New();
     mask->CopyInformation(values);
     mask->SetRegions(values->GetLargestPossibleRegion());
