@@ -39,6 +39,8 @@ and set the data-term noise level (tau) unless --tau is given.
   --device D             cpu | cuda:N: where the whole DAPS loop runs (default cpu)
   --slice-batch N        slices of a volume run as one batch; 0: 4 slices of 256 x 256 per sample
                          on the CPU, 32 on a GPU (default 0)
+  --returnparameterfile PATH  write the run's figures as "name = value" lines (3D Slicer's
+                         output parameters: NFE, data gradients, seconds, residual, intensity scale)
   --xml                  print the 3D Slicer module description and exit
 )";
 
@@ -123,7 +125,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
   };
 
   std::string model = "none (zero-filled)";
-  double      seconds = 0.0, residual = 0.0;
+  double      seconds = 0.0, residual = 0.0, scale = 0.0;
   int64_t     nfe = 0, gradients = 0;
   start = Clock::now();
   if (adjointOnly)
@@ -179,6 +181,7 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
       nfe += stats.denoiserEvaluations;
       gradients += stats.dataGradients;
       residual = std::max(residual, filter->GetRelativeResidual());
+      scale = std::max(scale, filter->GetEstimatedIntensityScale());
       std::cerr << "slices " << first + 1 << "-" << last << " of " << slices << ": " << stats.totalSeconds
                 << " s, largest residual " << filter->GetRelativeResidual() << ", smallest tau " << filter->GetUsedTau()
                 << '\n';
@@ -193,6 +196,14 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     outputs.push_back(app::WriteImageToTemporary(magnitude.GetPointer(), output));
   if (args.Has("std-output"))
     outputs.push_back(app::WriteImageToTemporary(deviation.GetPointer(), args.Get("std-output")));
+  if (args.Has("returnparameterfile"))
+  {
+    DAPSStatistics total;
+    total.denoiserEvaluations = nfe;
+    total.dataGradients = gradients;
+    total.totalSeconds = seconds;
+    outputs.push_back(app::ReturnParametersToTemporary(args.Get("returnparameterfile"), total, residual, scale));
+  }
   OutputFile::CommitAll(outputs);
   writeSeconds = since(start);
   std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << calibrationSeconds << " s, DAPS "
@@ -236,18 +247,22 @@ ZeroFilledFromImages(const app::Arguments & args, const std::string & output)
     throw std::invalid_argument("--adjoint-only with " + std::to_string(coils) + " coils needs --coil-maps FILE");
   const MultiCoilData d{ kSpace->GetBufferPointer(), maps->GetBufferPointer(), mask->GetBufferPointer(), height, width, coils };
   const auto          image = ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads));
+  std::vector<std::unique_ptr<OutputFile>> outputs;
   if (args.Has("complex"))
   {
     auto out = app::ToImage<itk::Image<std::complex<float>, 2>>(image, height, width, 1);
     out->CopyInformation(kSpace);
-    app::WriteImageAtomically(out.GetPointer(), output);
+    outputs.push_back(app::WriteImageToTemporary(out.GetPointer(), output));
   }
   else
   {
     auto magnitude = app::Magnitude(image, height, width);
     magnitude->CopyInformation(kSpace);
-    app::WriteImageAtomically(magnitude.GetPointer(), output);
+    outputs.push_back(app::WriteImageToTemporary(magnitude.GetPointer(), output));
   }
+  if (args.Has("returnparameterfile")) // no DAPS run: zero figures
+    outputs.push_back(app::ReturnParametersToTemporary(args.Get("returnparameterfile"), DAPSStatistics{}, 0.0, 0.0));
+  OutputFile::CommitAll(outputs);
   std::cerr << "zero-filled (adjoint) image of " << coils << " coil(s); wrote " << output << '\n';
   return 0;
 }
@@ -285,8 +300,12 @@ ReconstructImages(const app::Arguments & args, const std::string & output)
   }
   if (args.Has("std-output"))
     outputs.push_back(app::WriteImageToTemporary(filter->GetStandardDeviationOutput(), args.Get("std-output")));
-  OutputFile::CommitAll(outputs);
   const auto & stats = filter->GetStatistics();
+  if (args.Has("returnparameterfile"))
+    outputs.push_back(app::ReturnParametersToTemporary(args.Get("returnparameterfile"), stats,
+                                                       filter->GetRelativeResidual(),
+                                                       filter->GetEstimatedIntensityScale()));
+  OutputFile::CommitAll(outputs);
   std::cerr << "prior " << model << "; NFE " << stats.denoiserEvaluations << " (" << stats.denoiserSeconds
             << " s), data gradients " << stats.dataGradients << " (MCMC " << stats.mcmcSeconds << " s), total "
             << stats.totalSeconds << " s; data residual " << filter->GetRelativeResidual()
@@ -304,7 +323,8 @@ main(int argc, char * argv[])
                       { "ismrmrd", "" },
                       { "save-coil-maps", "" },
                       { "save-kspace", "" },
-                      { "slice-batch", "0" } });
+                      { "slice-batch", "0" },
+                      { "returnparameterfile", "" } });
     app::Arguments args(argc, argv, defaults, { "xml", "help", "complex", "keep-repetitions", "no-prewhitening", "adjoint-only" });
     if (args.Has("xml"))
     {
@@ -337,7 +357,8 @@ main(int argc, char * argv[])
     if (args.Has("save-coil-maps"))
       app::CheckImageOutputPath(args.Get("save-coil-maps"), true);
     const bool mapsFile = args.Get("coil-maps") != "walsh" && args.Get("coil-maps") != "espirit";
-    CheckOutputPaths({ output, args.Get("std-output"), args.Get("save-coil-maps"), args.Get("save-kspace"), kSpaceMask },
+    CheckOutputPaths({ output, args.Get("std-output"), args.Get("save-coil-maps"), args.Get("save-kspace"), kSpaceMask,
+                       args.Get("returnparameterfile") },
                      { ismrmrd ? positional.front() : "", args.Get("kspace"), args.Get("mask"),
                        mapsFile ? args.Get("coil-maps") : "", args.Get("model") });
     if (args.Has("std-output"))

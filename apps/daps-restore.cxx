@@ -190,6 +190,10 @@ RunTask(const app::Arguments & args, RealImage * input, const TaskImages & image
     add(images.mask.GetPointer(), "mask-output");
   if (images.kernel)
     add(images.kernel.GetPointer(), "kernel-output");
+  if (args.Has("returnparameterfile"))
+    outputs.push_back(app::ReturnParametersToTemporary(args.Get("returnparameterfile"), filter->GetStatistics(),
+                                                       filter->GetRelativeResidual(),
+                                                       filter->GetEstimatedIntensityScale()));
   OutputFile::CommitAll(outputs);
 
   const auto size = filter->GetOutput()->GetLargestPossibleRegion().GetSize();
@@ -242,7 +246,8 @@ main(int argc, char * argv[])
                       { "alpha", "2" },
                       { "restarts", "1" },
                       { "intensity-scale", "0" },
-                      { "std-output", "" } });
+                      { "std-output", "" },
+                      { "returnparameterfile", "" } });
     app::Arguments args(argc, argv, defaults, { "help", "simulate", "bicubic", "cold-start", "complex", "xml" });
     if (args.Has("xml"))
     {
@@ -257,7 +262,7 @@ main(int argc, char * argv[])
     const std::string input = args.Positional()[0], output = args.Positional()[1];
     // Everything that can be checked is checked before the work: no output may replace an input.
     CheckOutputPaths({ output, args.Get("std-output"), args.Get("measurement-output"), args.Get("mask-output"),
-                       args.Get("kernel-output") },
+                       args.Get("kernel-output"), args.Get("returnparameterfile") },
                      { input, args.Get("mask"), args.Get("model") });
     app::CheckImageOutputPath(output, true);
     for (const char * flag : { "std-output", "measurement-output", "mask-output", "kernel-output" })

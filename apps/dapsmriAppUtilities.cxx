@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <sstream>
 #include <cmath>
 #include <iostream>
@@ -263,6 +264,24 @@ SamplerConfig(const Arguments & args, const DAPSConfig & defaults)
   DAPSMRI_DAPS_PARAMETERS(DAPSMRI_FLAG_VALUE)
 #undef DAPSMRI_FLAG_VALUE
   return c;
+}
+
+std::unique_ptr<OutputFile>
+ReturnParametersToTemporary(const std::string & path, const DAPSStatistics & statistics, double relativeResidual,
+                            double intensityScale)
+{
+  auto          target = std::make_unique<OutputFile>(path);
+  std::ofstream file(target->TemporaryPath());
+  file.precision(10);
+  file << "denoiserEvaluations = " << statistics.denoiserEvaluations << '\n'
+       << "dataGradients = " << statistics.dataGradients << '\n'
+       << "seconds = " << statistics.totalSeconds << '\n'
+       << "relativeResidual = " << relativeResidual << '\n'
+       << "usedIntensityScale = " << intensityScale << '\n';
+  file.close();
+  if (!file)
+    throw std::runtime_error("could not write " + path + " (is the disk full?)");
+  return target;
 }
 
 std::string

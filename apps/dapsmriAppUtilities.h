@@ -108,6 +108,13 @@ template <typename TInputImage, typename TOutputImage>
 std::string ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
                             bool allowGaussianFallback);
 
+/** The run's figures for 3D Slicer (`--returnparameterfile PATH`): "name = value" lines, one per
+ * output parameter of the tools' XML (denoiserEvaluations, dataGradients, seconds,
+ * relativeResidual, usedIntensityScale), written to the temporary file of `path` and committed with
+ * the images (OutputFile::CommitAll). */
+std::unique_ptr<OutputFile> ReturnParametersToTemporary(const std::string & path, const DAPSStatistics & statistics,
+                                                        double relativeResidual, double intensityScale);
+
 /** The shipped prior (installed or in the source tree), or "" when there is none. */
 std::string DefaultModelPath();
 

@@ -167,19 +167,55 @@ class CommandLine(unittest.TestCase):
         indexed = sorted((int(p.find("index").text), p.find("name").text) for p in root.iter()
                          if p.find("index") is not None)
         self.assertEqual([name for _, name in indexed], indexed_names)
+        # The Execution Model's rules: unique names; an index or a longflag (lower case, digits,
+        # dashes) for every parameter but the output scalars, which have neither and come back in
+        # the --returnparameterfile; file and image parameters say their channel.
+        parameters = [p for group in root.iter("parameters") for p in group if p.find("name") is not None]
+        names = [p.find("name").text for p in parameters]
+        self.assertEqual(len(names), len(set(names)))
+        for p in parameters:
+            output_scalar = p.tag in ("integer", "double", "float", "string", "boolean") and \
+                p.findtext("channel") == "output"
+            has_flag = p.find("longflag") is not None or p.find("index") is not None
+            self.assertEqual(has_flag, not output_scalar, p.find("name").text)
+            if p.find("longflag") is not None:
+                self.assertRegex(p.findtext("longflag"), r"^[a-z][a-z0-9-]*$")
+            if p.tag in ("image", "file"):
+                self.assertIn(p.findtext("channel"), ("input", "output"), p.find("name").text)
+        return [p.find("name").text for p in parameters if p.find("longflag") is None and p.find("index") is None]
 
     def test_xml_is_valid_and_every_flag_exists(self):
         # Not in daps-recon's XML: switches, the ISMRMRD dataset name, single-slice exports, and
         # --preset: Slicer passes every value, so a preset there would be overridden at once.
+        # --returnparameterfile is Slicer's own flag: the XML declares the parameters it fills.
         self.check_slicer_xml(RECON, {"xml", "help", "complex", "keep-repetitions", "no-prewhitening",
-                                      "adjoint-only", "dataset", "save-coil-maps", "save-kspace", "preset"},
+                                      "adjoint-only", "dataset", "save-coil-maps", "save-kspace", "preset",
+                                      "returnparameterfile"},
                               ["output"])
         # daps-restore's XML leaves the sampler to the task's preset (Slicer would pass the mri
         # preset's values, which do not fit the nonlinear tasks): only samples and seed, which
         # every preset shares, are there.
         sampler = set(re.findall(r"\n  --([a-z][a-z0-9-]*)", run(RECON, "--help").stdout.split("--preset")[1]))
-        self.check_slicer_xml(RESTORE, {"xml", "help", "complex", "preset"} | (sampler - {"samples", "seed", "threads"}),
-                              ["input", "output"])
+        self.check_slicer_xml(RESTORE, {"xml", "help", "complex", "preset", "returnparameterfile"} |
+                              (sampler - {"samples", "seed", "threads"}), ["input", "output"])
+
+    def test_the_return_parameter_file_holds_the_xml_output_parameters(self):
+        for tool, arguments in ((RECON, [*self.inputs(), "--model", TINY, *FAST]),
+                                (RESTORE, [self.case + "_reference.nii.gz", "--task", "hdr", "--simulate", "--model",
+                                           TINY, *FAST])):
+            outputs = self.check_slicer_xml(tool, set(re.findall(r"\n  --([a-z][a-z0-9-]*)", run(tool, "--help").stdout)),
+                                            ["output"] if tool == RECON else ["input", "output"])
+            returned = os.path.join(self.dir, "returned.txt")
+            out = os.path.join(self.dir, "returned_out.nrrd")
+            positional = [out] if tool == RECON else [arguments[0], out]
+            r = run(tool, *(arguments if tool == RECON else arguments[1:]), *positional, "--returnparameterfile", returned)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(returned) as f:
+                values = dict(line.split(" = ") for line in f.read().splitlines())
+            self.assertEqual(sorted(values), sorted(outputs))
+            self.assertGreater(float(values["denoiserEvaluations"]), 0)
+            self.assertGreater(float(values["seconds"]), 0)
+            self.assertGreaterEqual(float(values["relativeResidual"]), 0)
 
     def test_slicer_style_run_writes_outputs_and_reports_progress(self):
         out = os.path.join(self.dir, "slicer_out.nrrd")
