@@ -135,7 +135,7 @@ private:
 
 /** Sets `output`'s size and a geometry that covers `input`'s field of view: the same direction,
  * spacing scaled by the size ratio, pixel centres shifted so the outer edges coincide. */
-void
+inline void
 CoverFieldOfView(const ImageBase<2> * input, const Size<2> & size, ImageBase<2> * output);
 
 /** The input image's pixels as floats, row-major. */

@@ -210,6 +210,8 @@ Measure(const RestorationProblem & problem, const std::vector<float> & image)
     if (static_cast<int64_t>(image.size()) != problem.height * problem.width)
       Fail("the image has " + std::to_string(image.size()) + " pixels, the problem " +
            std::to_string(problem.height * problem.width));
+    if (!std::all_of(image.begin(), image.end(), [](float v) { return std::isfinite(v); }))
+      Fail("the image contains NaN or Inf");
     torch::NoGradGuard noGrad;
     return RealValues(op->Forward(ComplexImage(image, problem.height, problem.width)));
   });

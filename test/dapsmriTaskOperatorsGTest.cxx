@@ -273,23 +273,30 @@ TEST(DAPSSampler, AStartImageIsWhereTheAnnealingBegins)
 TEST(HybridInputOutput, RecoversAPositiveImageOrItsTwinFromItsMagnitudes)
 {
   // A smooth positive 16 x 16 image: its 2x oversampled magnitudes determine it up to the
-  // 180-degree rotation (the twin), which has the same magnitudes.
+  // 180-degree rotation (the twin), which has the same magnitudes. HIO often stagnates near the
+  // image (which is why DAPS refines it): over 6 seeds every run must land within 20 % of it
+  // (a random positive image is about 65 % away) and fit the magnitudes within 1 %, and some run
+  // must find it exactly.
   const auto rows = torch::arange(16, torch::kFloat).view({ 16, 1 }), columns = torch::arange(16, torch::kFloat).view({ 1, 16 });
   const auto image = (0.5 + 0.3 * torch::sin(0.4 * rows) * torch::cos(0.25 * columns) + 0.02 * rows).to(torch::kComplexFloat);
   const PhaseRetrievalOperator op(16, 16, 2);
   const auto                   y = op.Forward(image.unsqueeze(0))[0];
-  const auto                   estimate = HybridInputOutput(y, 16, 16, 7);
-  ASSERT_EQ(estimate.sizes(), image.sizes());
-  EXPECT_EQ(torch::imag(estimate).abs().max().item<float>(), 0.0f);
-  EXPECT_GE(torch::real(estimate).min().item<float>(), 0.0f);
-  const auto error = [&](const torch::Tensor & reference) {
-    return ((estimate - reference).abs().pow(2).sum() / reference.abs().pow(2).sum()).sqrt().item<double>();
+  const auto relative = [](const torch::Tensor & a, const torch::Tensor & b) {
+    return ((a - b).abs().pow(2).sum() / b.abs().pow(2).sum()).sqrt().item<double>();
   };
-  const double start = error(torch::rand({ 16, 16 }, at::detail::createCPUGenerator(7)).to(torch::kComplexFloat));
-  const double best = std::min(error(image), error(image.flip({ 0, 1 })));
-  // HIO stagnates short of the exact image (which is why DAPS refines it), but lands near it.
-  EXPECT_LT(best, 0.15 * start) << "the random start was " << start << " away";
-  EXPECT_LT(((op.Forward(estimate.unsqueeze(0))[0] - y).abs().pow(2).sum() / y.abs().pow(2).sum()).sqrt().item<double>(), 0.05);
+  int exact = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed)
+  {
+    const auto estimate = HybridInputOutput(y, 16, 16, seed);
+    ASSERT_EQ(estimate.sizes(), image.sizes());
+    EXPECT_EQ(torch::imag(estimate).abs().max().item<float>(), 0.0f);
+    EXPECT_GE(torch::real(estimate).min().item<float>(), 0.0f);
+    const double error = std::min(relative(estimate, image), relative(estimate, image.flip({ 0, 1 })));
+    EXPECT_LT(error, 0.2) << "seed " << seed;
+    EXPECT_LT(relative(op.Forward(estimate.unsqueeze(0))[0], y), 0.01) << "seed " << seed;
+    exact += error < 1e-4;
+  }
+  EXPECT_GT(exact, 0);
 }
 
 TEST(DAPSSampler, RealNonnegativeSamplesStaySo)

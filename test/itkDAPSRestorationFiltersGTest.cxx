@@ -242,6 +242,12 @@ TEST(DAPSRestorationFiltersErrors, BadParametersAreRefusedBeforeAnyWork)
   noisy->SetNoiseStandardDeviation(-1.0);
   expectError(noisy.GetPointer(), "must be finite and not negative");
 
+  auto broken = ImageOf(std::vector<float>(N * N, 0.5f), N);
+  broken->GetBufferPointer()[7] = NAN;
+  auto measureBroken = itk::HDRForwardImageFilter<ImageType>::New();
+  measureBroken->SetInput(broken);
+  expectError(measureBroken.GetPointer(), "NaN or Inf");
+
   auto inpainting = itk::DAPSInpaintingImageFilter<ImageType>::New();
   inpainting->SetInput(phantom);
   inpainting->SetPrior(prior);
