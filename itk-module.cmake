@@ -6,17 +6,17 @@ itk_module(DAPSMRI
   ENABLE_SHARED
   DEPENDS
     ITKCommon
-  PRIVATE_DEPENDS
     ITKIOImageBase
+  PRIVATE_DEPENDS
+    ITKIOMeta
+    ITKIONIFTI
+    ITKIONRRD
+    ITKIOPNG
   COMPILE_DEPENDS
     ITKImageSources
   TEST_DEPENDS
     ITKTestKernel
     ITKGoogleTest
-    ITKIOMeta
-    ITKIONIFTI
-    ITKIONRRD
-    ITKIOPNG
   EXCLUDE_FROM_DEFAULT
   DESCRIPTION
     "Diffusion-prior (DAPS) MRI reconstruction as ITK filters."

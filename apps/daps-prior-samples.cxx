@@ -25,7 +25,7 @@ main(int argc, char * argv[])
     }
     const std::string output = args.Positional()[0];
     app::CheckImageOutputPath(output);
-    const std::string model = args.Has("model") ? args.Get("model") : app::DefaultModelPath();
+    const std::string model = args.Has("model") ? args.Get("model") : Prior::ShippedModelPath();
     if (model.empty())
       throw std::invalid_argument("no prior: pass --model PATH");
     const Prior   prior = Prior::Load(model, args.Get("device"));

@@ -1,9 +1,9 @@
 // daps-recon: reconstruct raw MRI data (ISMRMRD) or multi-coil k-space files with DAPS. Also a
 // 3D Slicer CLI module: `daps-recon --xml` prints its Slicer Execution Model description.
 #include "dapsmriAppUtilities.h"
-#include "dapsmriCalibration.h"
 #include "dapsmriISMRMRDReader.h"
 #include "dapsmriRawDataImages.h"
+#include "dapsmriRawDataReconstruction.h"
 #include "dapsmriRecon.xml.h"
 
 #include <chrono>
@@ -53,142 +53,90 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
 {
   using Clock = std::chrono::steady_clock;
   const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-  double     readSeconds = 0.0, calibrationSeconds = 0.0, dapsSeconds = 0.0, writeSeconds = 0.0;
-  const int  sliceBatch = args.Int("slice-batch", 0, MaximumSliceBatch); // checked before any work
-  auto       start = Clock::now();
-  ISMRMRDReadOptions options;
-  options.dataset = args.Get("dataset");
-  options.keepRepetitions = args.Has("keep-repetitions");
-  RawData data = ReadISMRMRD(input, options);
-  readSeconds = since(start);
-  start = Clock::now();
-  const bool   prewhiten = !args.Has("no-prewhitening") && !data.noise.empty();
-  const double noiseStd = prewhiten ? PrewhitenCoils(data) : 0.0;
-  calibrationSeconds += since(start);
-  const std::string mapsChoice = args.Has("coil-maps") ? args.Get("coil-maps") : "espirit";
-  const bool        estimate = mapsChoice == "espirit" || mapsChoice == "walsh";
-  if ((args.Has("save-coil-maps") || args.Has("save-kspace")) && data.slices.size() > 1)
+  RawDataReconstructionOptions options;
+  options.settings.sliceBatch = args.Int("slice-batch", 0, MaximumSliceBatch); // checked before any work
+  options.settings.threads = args.Int("threads", 0, MaximumThreads);
+  options.settings.daps = app::SamplerConfig(args);
+  options.prewhiten = !args.Has("no-prewhitening");
+  options.noiseFromScans = !args.Given("tau");
+  options.adjointOnly = args.Has("adjoint-only");
+  auto               start = Clock::now();
+  ISMRMRDReadOptions readOptions;
+  readOptions.dataset = args.Get("dataset");
+  readOptions.keepRepetitions = args.Has("keep-repetitions");
+  RawData      data = ReadISMRMRD(input, readOptions);
+  const double readSeconds = since(start);
+  const size_t slices = data.slices.size();
+  if ((args.Has("save-coil-maps") || args.Has("save-kspace")) && slices > 1)
     throw std::invalid_argument("--save-coil-maps and --save-kspace need a single-slice file");
-  if (!estimate && data.slices.size() > 1)
-    throw std::invalid_argument("coil maps from a file fit one slice; this file has " +
-                                std::to_string(data.slices.size()) + " (use --coil-maps espirit or walsh)");
-
-  const bool adjointOnly = args.Has("adjoint-only");
-  CheckStackable(data.slices);
-  auto          magnitude = AllocateVolume<Volume>(data.slices);
-  auto          complexVolume = AllocateVolume<ComplexVolume>(data.slices);
-  auto          deviation = AllocateVolume<Volume>(data.slices);
-  const int64_t H = data.slices.front().height, W = data.slices.front().width, C = data.slices.front().coils;
-  const size_t  plane = static_cast<size_t>(H * W), slices = data.slices.size();
-
-  // Coil maps of every slice first: the slices then run together.
-  std::vector<std::vector<std::complex<float>>> maps(slices);
-  for (size_t i = 0; i < slices; ++i)
-  {
-    const auto & s = data.slices[i];
-    start = Clock::now();
-    {
-      const ThreadCountScope threads(args.Int("threads", 0, MaximumThreads)); // calibration on every core too
-      if (!estimate)
-      {
-        const auto image = app::ReadMultiCoil(mapsChoice);
-        const auto size = image->GetLargestPossibleRegion().GetSize();
-        if (size[0] != static_cast<itk::SizeValueType>(W) || size[1] != static_cast<itk::SizeValueType>(H) ||
-            image->GetNumberOfComponentsPerPixel() != static_cast<unsigned int>(C))
-          throw std::invalid_argument(
-            "the coil maps in " + mapsChoice + " are " + std::to_string(size[0]) + " x " + std::to_string(size[1]) +
-            " x " + std::to_string(image->GetNumberOfComponentsPerPixel()) + "; the k-space is " + std::to_string(W) +
-            " x " + std::to_string(H) + " x " + std::to_string(C) + " (x, y, coil): they must match");
-        maps[i].assign(image->GetBufferPointer(), image->GetBufferPointer() + plane * static_cast<size_t>(C));
-      }
-      else
-        maps[i] = mapsChoice == "walsh" ? WalshCoilMaps(s) : ESPIRiTCoilMaps(s);
-    }
-    calibrationSeconds += since(start);
-    if (args.Has("save-coil-maps"))
-      app::WriteMultiCoil(app::ToImage<app::MultiCoilImage>(maps[i], H, W, C), args.Get("save-coil-maps"));
-    if (args.Has("save-kspace"))
-    {
-      const std::string path = args.Get("save-kspace");
-      app::WriteMultiCoil(app::ToImage<app::MultiCoilImage>(s.kSpace, H, W, C), path);
-      const auto name = std::filesystem::path(path).filename().string();
-      app::WriteImageAtomically(app::ToImage<app::MaskImage>(s.mask, H, W, 1).GetPointer(),
-                                (std::filesystem::path(path).parent_path() / (name.substr(0, name.find('.')) + "_mask.nrrd")).string());
-    }
-  }
-  const auto store = [&](size_t i, const std::complex<float> * image, const float * sd) {
-    std::copy(image, image + plane, complexVolume->GetBufferPointer() + i * plane);
-    std::transform(image, image + plane, magnitude->GetBufferPointer() + i * plane,
-                   [](std::complex<float> z) { return std::abs(z); });
-    if (sd)
-      std::copy(sd, sd + plane, deviation->GetBufferPointer() + i * plane);
-  };
-
-  std::string model = "none (zero-filled)";
-  double      seconds = 0.0, residual = 0.0, scale = 0.0;
-  int64_t     nfe = 0, gradients = 0;
-  start = Clock::now();
-  if (adjointOnly)
-    for (size_t i = 0; i < slices; ++i)
-    {
-      const auto &        s = data.slices[i];
-      const MultiCoilData d{ s.kSpace.data(), maps[i].data(), s.mask.data(), H, W, C };
-      store(i, ZeroFilledImage(d, args.Int("threads", 0, MaximumThreads)).data(), nullptr);
-    }
+  const std::string mapsChoice = args.Has("coil-maps") ? args.Get("coil-maps") : "espirit";
+  if (mapsChoice == "espirit" || mapsChoice == "walsh")
+    options.coilMaps = mapsChoice;
+  else if (slices > 1)
+    throw std::invalid_argument("coil maps from a file fit one slice; this file has " + std::to_string(slices) +
+                                " (use --coil-maps espirit or walsh)");
   else
   {
-    // One filter run per run of slices with the same number of averages (their noise level):
-    // the whole volume for ordinary files, its slices in batches (--slice-batch).
-    auto filter = app::VolumeFilterType::New();
-    model = app::ConfigureFilter(filter.GetPointer(), args, false);
-    filter->SetSliceBatch(sliceBatch);
-    app::ObserveProgress(filter.GetPointer(), "DAPS reconstruction");
-    for (size_t first = 0, last = 0; first < slices; first = last)
-    {
-      while (last < slices && data.slices[last].averages == data.slices[first].averages)
-        ++last;
-      const auto  count = static_cast<itk::SizeValueType>(last - first);
-      const itk::Size<3> size{ { static_cast<itk::SizeValueType>(W), static_cast<itk::SizeValueType>(H), count } };
-      using KSpaceVolume = app::VolumeFilterType::KSpaceImageType;
-      auto kSpace = KSpaceVolume::New(), sensitivities = KSpaceVolume::New();
-      auto mask = app::VolumeFilterType::MaskImageType::New();
-      for (auto * image : { kSpace.GetPointer(), sensitivities.GetPointer() })
-      {
-        image->SetRegions(size);
-        image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(C));
-        image->Allocate();
-      }
-      mask->SetRegions(size);
-      mask->Allocate();
-      for (size_t i = first; i < last; ++i)
-      {
-        const size_t offset = (i - first) * plane;
-        std::copy(data.slices[i].kSpace.begin(), data.slices[i].kSpace.end(), kSpace->GetBufferPointer() + offset * C);
-        std::copy(maps[i].begin(), maps[i].end(), sensitivities->GetBufferPointer() + offset * C);
-        std::copy(data.slices[i].mask.begin(), data.slices[i].mask.end(), mask->GetBufferPointer() + offset);
-      }
-      if (noiseStd > 0.0 && !args.Given("tau")) // averaging lowers the noise
-        filter->SetNoiseStandardDeviation(noiseStd / std::sqrt(static_cast<double>(data.slices[first].averages)));
-      filter->SetKSpace(kSpace);
-      filter->SetCoilSensitivities(sensitivities);
-      filter->SetMask(mask);
-      filter->Update();
-      for (size_t i = first; i < last; ++i)
-        store(i, filter->GetOutput()->GetBufferPointer() + (i - first) * plane,
-              filter->GetStandardDeviationOutput()->GetBufferPointer() + (i - first) * plane);
-      const auto & stats = filter->GetStatistics();
-      seconds += stats.totalSeconds;
-      nfe += stats.denoiserEvaluations;
-      gradients += stats.dataGradients;
-      residual = std::max(residual, filter->GetRelativeResidual());
-      scale = std::max(scale, filter->GetEstimatedIntensityScale());
-      std::cerr << "slices " << first + 1 << "-" << last << " of " << slices << ": " << stats.totalSeconds
-                << " s, largest residual " << filter->GetRelativeResidual() << ", smallest tau " << filter->GetUsedTau()
-                << '\n';
-    }
+    const auto &  s = data.slices.front();
+    const auto    image = app::ReadMultiCoil(mapsChoice);
+    const auto    size = image->GetLargestPossibleRegion().GetSize();
+    if (size[0] != static_cast<itk::SizeValueType>(s.width) || size[1] != static_cast<itk::SizeValueType>(s.height) ||
+        image->GetNumberOfComponentsPerPixel() != static_cast<unsigned int>(s.coils))
+      throw std::invalid_argument(
+        "the coil maps in " + mapsChoice + " are " + std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
+        std::to_string(image->GetNumberOfComponentsPerPixel()) + "; the k-space is " + std::to_string(s.width) + " x " +
+        std::to_string(s.height) + " x " + std::to_string(s.coils) + " (x, y, coil): they must match");
+    options.coilMapsGiven.emplace_back(image->GetBufferPointer(),
+                                       image->GetBufferPointer() + s.width * s.height * s.coils);
   }
-  dapsSeconds = since(start);
+
+  Prior       prior;
+  std::string model = "none (zero-filled)";
+  if (!options.adjointOnly)
+  {
+    model = app::ModelPath(args, true);
+    prior = Prior::Load(model, args.Get("device"));
+  }
+  app::ProgressReport report("DAPS reconstruction");
+  if (!options.adjointOnly)
+    report.Start();
+  const auto result = ReconstructRawData(prior, data, options, report.Function());
+  if (!options.adjointOnly)
+    report.End();
+  for (const auto & g : result.groups)
+  {
+    const auto part = Summarise(result.slices, g.first, g.last);
+    std::cerr << "slices " << g.first + 1 << "-" << g.last << " of " << slices << ": "
+              << part.statistics.totalSeconds << " s, largest residual " << part.largestRelativeResidual
+              << ", smallest tau " << part.smallestTau << '\n';
+  }
+
   start = Clock::now();
+  const auto & first = data.slices.front();
+  const auto   H = first.height, W = first.width, C = first.coils;
+  if (args.Has("save-coil-maps")) // the coil maps used and the (prewhitened) k-space, one slice
+    app::WriteMultiCoil(app::ToImage<app::MultiCoilImage>(result.coilMaps.front(), H, W, C), args.Get("save-coil-maps"));
+  if (args.Has("save-kspace"))
+  {
+    const std::string path = args.Get("save-kspace");
+    app::WriteMultiCoil(app::ToImage<app::MultiCoilImage>(first.kSpace, H, W, C), path);
+    const auto name = std::filesystem::path(path).filename().string();
+    app::WriteImageAtomically(app::ToImage<app::MaskImage>(first.mask, H, W, 1).GetPointer(),
+                              (std::filesystem::path(path).parent_path() / (name.substr(0, name.find('.')) + "_mask.nrrd")).string());
+  }
+  auto         magnitude = AllocateVolume<Volume>(data.slices);
+  auto         complexVolume = AllocateVolume<ComplexVolume>(data.slices);
+  auto         deviation = AllocateVolume<Volume>(data.slices);
+  const size_t plane = static_cast<size_t>(H * W);
+  deviation->FillBuffer(0.0f);
+  for (size_t i = 0; i < slices; ++i)
+  {
+    const auto & r = result.slices[i];
+    std::copy(r.mean.begin(), r.mean.end(), complexVolume->GetBufferPointer() + i * plane);
+    std::transform(r.mean.begin(), r.mean.end(), magnitude->GetBufferPointer() + i * plane,
+                   [](std::complex<float> z) { return std::abs(z); });
+    std::copy(r.standardDeviation.begin(), r.standardDeviation.end(), deviation->GetBufferPointer() + i * plane);
+  }
   std::vector<std::unique_ptr<OutputFile>> outputs;
   if (args.Has("complex"))
     outputs.push_back(app::WriteImageToTemporary(complexVolume.GetPointer(), output));
@@ -196,21 +144,17 @@ ReconstructISMRMRD(const app::Arguments & args, const std::string & input, const
     outputs.push_back(app::WriteImageToTemporary(magnitude.GetPointer(), output));
   if (args.Has("std-output"))
     outputs.push_back(app::WriteImageToTemporary(deviation.GetPointer(), args.Get("std-output")));
+  const auto & total = result.summary;
   if (args.Has("returnparameterfile"))
-  {
-    DAPSStatistics total;
-    total.denoiserEvaluations = nfe;
-    total.dataGradients = gradients;
-    total.totalSeconds = seconds;
-    outputs.push_back(app::ReturnParametersToTemporary(args.Get("returnparameterfile"), total, residual, scale));
-  }
+    outputs.push_back(app::ReturnParametersToTemporary(args.Get("returnparameterfile"), total.statistics,
+                                                       total.largestRelativeResidual, total.largestIntensityScale));
   OutputFile::CommitAll(outputs);
-  writeSeconds = since(start);
-  std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << calibrationSeconds << " s, DAPS "
-            << dapsSeconds << " s, writer " << writeSeconds << " s\n";
+  std::cerr << "time: reader " << readSeconds << " s, prewhitening + coil maps " << result.calibrationSeconds
+            << " s, DAPS " << result.reconstructionSeconds << " s, writer " << since(start) << " s\n";
   std::cerr << "prior " << model << "; " << slices << " slice(s), " << data.coils << " coils"
-            << (prewhiten ? ", prewhitened" : "") << "; NFE " << nfe << ", data gradients " << gradients << ", "
-            << seconds << " s; largest data residual " << residual << " (relative); wrote " << output << '\n';
+            << (result.prewhitened ? ", prewhitened" : "") << "; NFE " << total.statistics.denoiserEvaluations
+            << ", data gradients " << total.statistics.dataGradients << ", " << total.statistics.totalSeconds
+            << " s; largest data residual " << total.largestRelativeResidual << " (relative); wrote " << output << '\n';
   return 0;
 }
 

@@ -285,14 +285,12 @@ ReturnParametersToTemporary(const std::string & path, const DAPSStatistics & sta
 }
 
 std::string
-DefaultModelPath()
+ModelPath(const Arguments & args, bool required)
 {
-  for (const std::string candidate : { std::string(DAPSMRI_INSTALLED_MODEL), std::string(DAPSMRI_SOURCE_MODEL) })
-  {
-    if (std::filesystem::exists(candidate))
-      return candidate;
-  }
-  return {};
+  const std::string model = args.Has("model") ? args.Get("model") : Prior::ShippedModelPath();
+  if (model.empty() && required)
+    throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
+  return model;
 }
 
 template <typename TInputImage, typename TOutputImage>
@@ -300,19 +298,15 @@ std::string
 ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
                 bool allowGaussianFallback)
 {
-  const std::string model = args.Has("model") ? args.Get("model") : DefaultModelPath();
+  const std::string model = ModelPath(args, !allowGaussianFallback);
   if (!model.empty())
   {
     filter->SetModelFileName(model);
     filter->SetDevice(args.Get("device"));
   }
-  else if (allowGaussianFallback)
-  {
-    filter->SetPrior(Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
-  }
   else
   {
-    throw std::invalid_argument("no prior: pass --model PATH (no shipped model was found)");
+    filter->SetPrior(Prior::Gaussian({ 0.0f, 0.0f }, 0.5));
   }
   filter->SetDAPSConfig(SamplerConfig(args, filter->GetDAPSConfig()));
   filter->SetNumberOfThreads(args.Int("threads", 0, MaximumThreads));
@@ -321,57 +315,78 @@ ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, co
 
 /** The base classes of the tools' filters. */
 using MRIBase = itk::DAPSImageFilterBase<MultiCoilImage, itk::Image<std::complex<float>, 2>>;
-using VolumeBase = itk::DAPSImageFilterBase<itk::VectorImage<std::complex<float>, 3>, itk::Image<std::complex<float>, 3>>;
 using RestorationBase = itk::DAPSImageFilterBase<MagnitudeImage, MagnitudeImage>;
 using ComplexRestorationBase = itk::DAPSImageFilterBase<MagnitudeImage, itk::Image<std::complex<float>, 2>>;
 template std::string ConfigureFilter(MRIBase *, const Arguments &, bool);
-template std::string ConfigureFilter(VolumeBase *, const Arguments &, bool);
 template std::string ConfigureFilter(RestorationBase *, const Arguments &, bool);
 template std::string ConfigureFilter(ComplexRestorationBase *, const Arguments &, bool);
+
+ProgressReport::ProgressReport(std::string name)
+  : m_Line(name)
+  , m_Name(std::move(name))
+  , m_Slicer(isatty(fileno(stdout)) == 0)
+  , m_Start(Now())
+{}
+
+void
+ProgressReport::Start()
+{
+  m_Start = Now();
+  if (m_Slicer)
+    std::printf("<filter-start><filter-name>%s</filter-name><filter-comment>DAPS annealing</filter-comment>"
+                "</filter-start>\n",
+                m_Name.c_str());
+  std::fflush(stdout);
+}
+
+void
+ProgressReport::Update(int done, int total)
+{
+  m_Line.Update(done, total);
+  if (m_Slicer)
+    std::printf("<filter-progress>%.4f</filter-progress>\n", static_cast<double>(done) / std::max(1, total));
+  std::fflush(stdout);
+}
+
+void
+ProgressReport::End()
+{
+  m_Line.Finish();
+  if (m_Slicer)
+    std::printf("<filter-end><filter-name>%s</filter-name><filter-time>%.1f</filter-time></filter-end>\n",
+                m_Name.c_str(), Now() - m_Start);
+  std::fflush(stdout);
+}
+
+ProgressFunction
+ProgressReport::Function()
+{
+  return [this](int done, int total) {
+    Update(done, total);
+    return true;
+  };
+}
 
 template <typename TInputImage, typename TOutputImage>
 void
 ObserveProgress(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const std::string & name)
 {
-  struct State
-  {
-    ProgressLine line;
-    std::string  name;
-    bool         slicer;
-    double       start;
-  };
-  auto state = std::make_shared<State>(State{ ProgressLine(name), name, isatty(fileno(stdout)) == 0, Now() });
+  auto report = std::make_shared<ProgressReport>(name);
   auto onStart = FunctionCommand::New();
-  onStart->SetCallback([state](const itk::EventObject &) {
-    if (state->slicer)
-      std::printf("<filter-start><filter-name>%s</filter-name><filter-comment>DAPS annealing</filter-comment>"
-                  "</filter-start>\n",
-                  state->name.c_str());
-  });
+  onStart->SetCallback([report](const itk::EventObject &) { report->Start(); });
   auto onIteration = FunctionCommand::New();
-  onIteration->SetCallback([state, filter](const itk::EventObject &) {
+  onIteration->SetCallback([report, filter](const itk::EventObject &) {
     const int total = filter->GetNumberOfAnnealingSteps();
-    const int done = static_cast<int>(std::lround(filter->GetProgress() * total));
-    state->line.Update(done, total);
-    if (state->slicer)
-      std::printf("<filter-progress>%.4f</filter-progress>\n", filter->GetProgress());
-    std::fflush(stdout);
+    report->Update(static_cast<int>(std::lround(filter->GetProgress() * total)), total);
   });
   auto onEnd = FunctionCommand::New();
-  onEnd->SetCallback([state](const itk::EventObject &) {
-    state->line.Finish();
-    if (state->slicer)
-      std::printf("<filter-end><filter-name>%s</filter-name><filter-time>%.1f</filter-time></filter-end>\n",
-                  state->name.c_str(), Now() - state->start);
-    std::fflush(stdout);
-  });
+  onEnd->SetCallback([report](const itk::EventObject &) { report->End(); });
   filter->AddObserver(itk::StartEvent(), onStart);
   filter->AddObserver(itk::IterationEvent(), onIteration);
   filter->AddObserver(itk::EndEvent(), onEnd);
 }
 
 template void ObserveProgress(MRIBase *, const std::string &);
-template void ObserveProgress(VolumeBase *, const std::string &);
 template void ObserveProgress(RestorationBase *, const std::string &);
 template void ObserveProgress(ComplexRestorationBase *, const std::string &);
 

@@ -86,8 +86,6 @@ ToImage(const std::vector<TValue> & values, int64_t height, int64_t width, int64
 }
 
 using FilterType = itk::MRIDAPSReconstructionImageFilter<>;
-/** The filter on volumes (x, y, slice): daps-recon runs an ISMRMRD file's slices through one. */
-using VolumeFilterType = itk::MRIDAPSReconstructionImageFilter<itk::VectorImage<std::complex<float>, 3>>;
 
 /** The sampler flags the tools share (--model --device --preset --steps ... --seed --threads)
  * with their defaults (the default preset's values). */
@@ -100,9 +98,13 @@ std::string SamplerFlagUsage();
  * a filter's own task defaults), then each flag given on the command line. */
 DAPSConfig SamplerConfig(const Arguments & args, const DAPSConfig & defaults = DAPSConfig{});
 
-/** Applies those flags to a DAPS filter, over the filter's own defaults; the prior is --model,
- * else the shipped model, else (when allowGaussianFallback) an analytic Gaussian prior. Returns
- * the model path used ("" if none). Instantiated for the MRI filters (2-D and volume) and the
+/** --model, else the shipped prior; "" when there is neither, unless `required`: then it throws
+ * "no prior: pass --model PATH". */
+std::string ModelPath(const Arguments & args, bool required);
+
+/** Applies those flags to a DAPS filter, over the filter's own defaults; the prior is ModelPath,
+ * else (when allowGaussianFallback) an analytic Gaussian prior. Returns the model path used
+ * ("" if none). Instantiated for the 2-D MRI filter and the
  * restoration filters (real in, real or complex out). */
 template <typename TInputImage, typename TOutputImage>
 std::string ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const Arguments & args,
@@ -114,14 +116,6 @@ std::string ConfigureFilter(itk::DAPSImageFilterBase<TInputImage, TOutputImage> 
  * the images (OutputFile::CommitAll). */
 std::unique_ptr<OutputFile> ReturnParametersToTemporary(const std::string & path, const DAPSStatistics & statistics,
                                                         double relativeResidual, double intensityScale);
-
-/** The shipped prior (installed or in the source tree), or "" when there is none. */
-std::string DefaultModelPath();
-
-/** Reports the filter's progress: a bar with time left on a terminal (stderr), and Slicer's
- * <filter-progress> lines on stdout when it is not a terminal (as when Slicer runs the tool). */
-template <typename TInputImage, typename TOutputImage>
-void ObserveProgress(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const std::string & name);
 
 /** A one-line progress bar with the time left, redrawn in place on a terminal. */
 class ProgressLine
@@ -137,6 +131,31 @@ private:
   bool        m_Terminal;
   int         m_LastPercent = -1;
 };
+
+/** A run's progress for its user: the ProgressLine on stderr, and 3D Slicer's <filter-start>,
+ * <filter-progress> and <filter-end> lines on stdout when it is not a terminal (as when Slicer
+ * runs the tool). Fed by a filter's events (ObserveProgress) or by a library call's
+ * ProgressFunction (Function()). */
+class ProgressReport
+{
+public:
+  explicit ProgressReport(std::string name);
+  void Start();
+  void Update(int done, int total);
+  void End();
+  /** Update() as a ProgressFunction that never aborts; valid while this object lives. */
+  ProgressFunction Function();
+
+private:
+  ProgressLine m_Line;
+  std::string  m_Name;
+  bool         m_Slicer;
+  double       m_Start;
+};
+
+/** Reports the filter's progress (its start, iteration and end events) with a ProgressReport. */
+template <typename TInputImage, typename TOutputImage>
+void ObserveProgress(itk::DAPSImageFilterBase<TInputImage, TOutputImage> * filter, const std::string & name);
 
 } // namespace dapsmri::app
 

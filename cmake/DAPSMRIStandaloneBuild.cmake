@@ -8,6 +8,7 @@ macro(itk_module _name)
   cmake_parse_arguments(_m "ENABLE_SHARED;EXCLUDE_FROM_DEFAULT" "DESCRIPTION"
     "DEPENDS;PRIVATE_DEPENDS;COMPILE_DEPENDS;TEST_DEPENDS;FACTORY_NAMES" ${ARGN})
   set(itk-module ${_name})
+  set(${_name}_PUBLIC_DEPENDS ${_m_DEPENDS})
   set(${_name}_DEPENDS ${_m_DEPENDS} ${_m_PRIVATE_DEPENDS} ${_m_COMPILE_DEPENDS})
   list(REMOVE_ITEM _m_TEST_DEPENDS ITKGoogleTest) # Debian's ITKGoogleTest exports nothing
   set(${_name}_TEST_DEPENDS ${_m_TEST_DEPENDS})
@@ -30,8 +31,15 @@ function(itk_module_add_library _name)
   add_library(${_name} ${_type} ${ARGN})
   target_include_directories(${_name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
-    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>)
-  target_link_libraries(${_name} PUBLIC ${ITK_LIBRARIES})
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+    $<INSTALL_INTERFACE:${DAPSMRI_INSTALL_INCLUDEDIR}>)
+  # As ITK links a module: its DEPENDS publicly (what the public headers include), the rest privately
+  # (the image IO the library registers and reads with).
+  set(_public_libraries "")
+  foreach(_module IN LISTS ${_name}_PUBLIC_DEPENDS)
+    list(APPEND _public_libraries ${${_module}_LIBRARIES})
+  endforeach()
+  target_link_libraries(${_name} PUBLIC ${_public_libraries} PRIVATE ${ITK_LIBRARIES})
   generate_export_header(${_name}
     EXPORT_FILE_NAME ${PROJECT_BINARY_DIR}/include/${_name}Export.h
     EXPORT_MACRO_NAME ${_name}_EXPORT
@@ -61,6 +69,10 @@ endif()
 if(DAPSMRI_BUILD_BENCHMARKS)
   add_subdirectory(benchmarks)
 endif()
+if(DAPSMRI_BUILD_PYTHON)
+  add_subdirectory(bindings/python)
+endif()
+include(${PROJECT_SOURCE_DIR}/cmake/DAPSMRIInstall.cmake)
 if(EXISTS ${PROJECT_SOURCE_DIR}/wrapping/CMakeLists.txt)
   message(STATUS "${itk-module}: Python wrapping needs an ITK build tree with ITK_WRAP_PYTHON=ON; skipped")
 endif()

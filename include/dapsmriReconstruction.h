@@ -7,7 +7,9 @@
 #include "dapsmriDAPSConfig.h"
 
 #include <complex>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +30,10 @@ public:
   /** Loads a TorchScript prior that follows the contract (README "Model contract").
    * Throws itk::ExceptionObject naming the file and what is wrong with it. */
   static Prior Load(const std::string & path, const std::string & device = "cpu");
+  /** The shipped brain prior: next to an installed library (<datadir>/dapsmri/models, found from
+   * where libDAPSMRI was loaded, so a moved or unpacked install tree still finds it), else in the
+   * source tree of this build. Empty when neither exists. */
+  static std::string ShippedModelPath();
   /** Exact isotropic Gaussian prior N(mean, std^2) for every real and imaginary part. */
   static Prior Gaussian(std::complex<float> mean, double standardDeviation);
   /** Exact Gaussian mixture of images: means[k] has height * width pixels (row-major). */
@@ -109,6 +115,21 @@ struct ReconstructionResult
   int                              batch = 0;  ///< ReconstructSlices: the batch that ran this slice
 };
 
+/** What the results of several slices add up to, as the ITK filters report it: each batch's cost
+ * once (consecutive results of one `batch` share it), the largest relative residual and intensity
+ * scale, the smallest tau. */
+struct ResultsSummary
+{
+  DAPSStatistics statistics;
+  double         largestRelativeResidual = 0.0;
+  double         largestIntensityScale = 0.0;
+  double         smallestTau = 0.0;
+};
+
+/** The summary of results[first, last) (all of them by default). */
+DAPSMRI_EXPORT ResultsSummary Summarise(const std::vector<ReconstructionResult> & results, size_t first = 0,
+                                        size_t last = static_cast<size_t>(-1));
+
 /** Called after every annealing step with (done, total); return false to abort, which throws
  * itk::ProcessAborted. */
 using ProgressFunction = std::function<bool(int, int)>;
@@ -139,6 +160,21 @@ DAPSMRI_EXPORT std::vector<std::complex<float>> SamplePrior(const Prior & prior,
 
 /** The zero-filled SENSE-adjoint image sum_c conj(S_c) F^H (M y_c), the classical baseline. */
 DAPSMRI_EXPORT std::vector<std::complex<float>> ZeroFilledImage(const MultiCoilData & data, int threads = 0);
+
+/** An exception thrown by this library, described for callers that do not include ITK (the Python
+ * module): what kind of error it is and the one-line message the command-line tools print. */
+struct ErrorDescription
+{
+  enum class Kind
+  {
+    InvalidInput, ///< bad data, settings or files (std::invalid_argument, itk::InvalidArgumentError)
+    Aborted,      ///< a progress function returned false (itk::ProcessAborted)
+    Failure       ///< anything else
+  };
+  Kind        kind = Kind::Failure;
+  std::string message;
+};
+DAPSMRI_EXPORT ErrorDescription DescribeError(const std::exception & error);
 
 } // namespace dapsmri
 

@@ -156,22 +156,18 @@ DAPSImageFilterBase<TInputImage, TOutputImage>::StoreResults(const std::vector<d
   deviation->SetBufferedRegion(deviation->GetLargestPossibleRegion());
   deviation->Allocate();
   deviation->FillBuffer(0.0f);
-  m_EstimatedIntensityScale = 0.0;
-  m_RelativeResidual = 0.0;
-  m_UsedTau = results.front().tau;
-  m_Statistics = dapsmri::DAPSStatistics{};
   for (size_t s = 0; s < results.size(); ++s)
   {
     const auto & r = results[s];
     const size_t offset = s * r.mean.size();
     std::transform(r.mean.begin(), r.mean.end(), output->GetBufferPointer() + offset, toPixel);
     std::copy(r.standardDeviation.begin(), r.standardDeviation.end(), deviation->GetBufferPointer() + offset);
-    m_EstimatedIntensityScale = std::max(m_EstimatedIntensityScale, r.intensityScale);
-    m_RelativeResidual = std::max(m_RelativeResidual, r.relativeResidual);
-    m_UsedTau = std::min(m_UsedTau, r.tau);
-    if (s == 0 || r.batch != results[s - 1].batch) // each batch's cost once
-      m_Statistics += r.statistics;
   }
+  const auto summary = dapsmri::Summarise(results);
+  m_EstimatedIntensityScale = summary.largestIntensityScale;
+  m_RelativeResidual = summary.largestRelativeResidual;
+  m_UsedTau = summary.smallestTau;
+  m_Statistics = summary.statistics;
 }
 
 template <typename TInputImage, typename TOutputImage>

@@ -12,6 +12,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
   libinsighttoolkit5-dev libtorch-dev libfftw3-dev libopenblas0-openmp \
   libismrmrd-dev ismrmrd-tools zlib1g-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev pybind11-dev python3-pytest \
   python3 python3-numpy python3-torch python3-nibabel python3-h5py python3-pil \
   mricron-data bart insighttoolkit5-examples python3-dipy python3-scipy >/dev/null

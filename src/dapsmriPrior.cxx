@@ -2,6 +2,9 @@
 #include "dapsmriErrors.h"
 #include "dapsmriReconstruction.h"
 
+#include <dlfcn.h>
+#include <filesystem>
+
 namespace dapsmri
 {
 
@@ -13,6 +16,22 @@ Prior::Load(const std::string & path, const std::string & device)
     prior.m_Denoiser = std::make_shared<TorchScriptDenoiser>(path, device);
     return prior;
   });
+}
+
+std::string
+Prior::ShippedModelPath()
+{
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  Dl_info library{};
+  if (dladdr(reinterpret_cast<const void *>(&Prior::ShippedModelPath), &library) != 0 && library.dli_fname)
+    candidates.push_back(fs::path(library.dli_fname).parent_path() / DAPSMRI_MODELS_FROM_LIBDIR / "brain_prior.pt");
+  candidates.push_back(fs::path(DAPSMRI_SOURCE_DIR) / "models" / "brain_prior.pt");
+  std::error_code error;
+  for (const auto & candidate : candidates)
+    if (fs::is_regular_file(candidate, error))
+      return fs::weakly_canonical(candidate, error).string();
+  return {};
 }
 
 Prior

@@ -5,6 +5,7 @@
 #include "dapsmriIntensityScale.h"
 #include "dapsmriSampleSummary.h"
 #include "dapsmriSENSEOperator.h"
+#include "dapsmriSliceBatch.h"
 #include "dapsmriSampler.h"
 
 #include <cmath>
@@ -88,17 +89,6 @@ MakeProblem(const MultiCoilData & d, int threads)
   return p;
 }
 
-/** Slices per batch: as set, else as many as fit a budget of pixels per network call (the CPU
- * runs the network in chunks of 256 x 256 pixels anyway; a GPU's memory holds far more). */
-int64_t
-SlicesPerBatch(const ReconstructionSettings & settings, const torch::Device & device, const MultiCoilData & d)
-{
-  if (settings.sliceBatch > 0)
-    return settings.sliceBatch;
-  const int64_t budget = (device.is_cpu() ? 4 : 32) * 256 * 256;
-  return std::max<int64_t>(1, budget / (d.height * d.width * settings.daps.samples));
-}
-
 /** Runs one batch of slices as one stack of problems and fills their results. */
 void
 ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices,
@@ -164,6 +154,17 @@ ReconstructBatch(const Prior & prior, const std::vector<MultiCoilData> & slices,
 }
 } // namespace
 
+/** Slices per batch: as set, else as many as fit a budget of pixels per network call (the CPU
+ * runs the network in chunks of 256 x 256 pixels anyway; a GPU's memory holds far more). */
+int64_t
+SlicesPerBatch(const Prior & prior, const ReconstructionSettings & settings, int64_t height, int64_t width)
+{
+  if (settings.sliceBatch > 0)
+    return settings.sliceBatch;
+  const int64_t budget = (prior.GetDenoiser()->Device().is_cpu() ? 4 : 32) * 256 * 256;
+  return std::max<int64_t>(1, budget / std::max<int64_t>(1, height * width * settings.daps.samples));
+}
+
 ThreadCountScope::ThreadCountScope(int threads)
   : m_Previous(at::get_num_threads())
 {
@@ -216,7 +217,7 @@ ReconstructSlices(const Prior & prior, const std::vector<MultiCoilData> & slices
     torch::NoGradGuard     noGrad;
 
     // Batches of slices, each one stack of problems; one progress count over the whole volume.
-    const int64_t perBatch = SlicesPerBatch(settings, prior.GetDenoiser()->Device(), slices.front());
+    const int64_t perBatch = SlicesPerBatch(prior, settings, slices.front().height, slices.front().width);
     const int64_t count = static_cast<int64_t>(slices.size());
     const int     batches = static_cast<int>((count + perBatch - 1) / perBatch);
     const int     steps = settings.daps.annealingSteps;
@@ -276,6 +277,25 @@ ZeroFilledImage(const MultiCoilData & data, int threads)
     const auto *       p = reinterpret_cast<const std::complex<float> *>(image.data_ptr<c10::complex<float>>());
     return std::vector<std::complex<float>>(p, p + image.numel());
   });
+}
+
+ResultsSummary
+Summarise(const std::vector<ReconstructionResult> & results, size_t first, size_t last)
+{
+  ResultsSummary summary;
+  last = std::min(last, results.size());
+  if (first < last)
+    summary.smallestTau = results[first].tau;
+  for (size_t s = first; s < last; ++s)
+  {
+    const auto & r = results[s];
+    summary.largestIntensityScale = std::max(summary.largestIntensityScale, r.intensityScale);
+    summary.largestRelativeResidual = std::max(summary.largestRelativeResidual, r.relativeResidual);
+    summary.smallestTau = std::min(summary.smallestTau, r.tau);
+    if (s == first || r.batch != results[s - 1].batch) // each batch's cost once
+      summary.statistics += r.statistics;
+  }
+  return summary;
 }
 
 } // namespace dapsmri

@@ -7,6 +7,7 @@
 #include "itkMacro.h"
 
 #include <exception>
+#include <stdexcept>
 
 namespace dapsmri
 {
@@ -22,6 +23,10 @@ TranslateStandardErrors(const char * where, F && f) -> decltype(f())
   catch (const itk::ExceptionObject &)
   {
     throw;
+  }
+  catch (const std::invalid_argument & e) // bad input: callers (the Python module) may tell it apart
+  {
+    throw itk::InvalidArgumentError(__FILE__, __LINE__, e.what(), where);
   }
   catch (const std::exception & e)
   {

@@ -182,6 +182,11 @@ class CommandLine(unittest.TestCase):
                 self.assertRegex(p.findtext("longflag"), r"^[a-z][a-z0-9-]*$")
             if p.tag in ("image", "file"):
                 self.assertIn(p.findtext("channel"), ("input", "output"), p.find("name").text)
+            # A <file> names the extensions Slicer's file dialog offers: ".ext" or ".ext.gz", comma-separated.
+            if p.tag == "file":
+                self.assertTrue(p.get("fileExtensions"), p.find("name").text)
+            for extension in filter(None, p.get("fileExtensions", "").split(",")):
+                self.assertRegex(extension, r"^\.[a-z0-9]+(\.gz)?$", p.find("name").text)
         return [p.find("name").text for p in parameters if p.find("longflag") is None and p.find("index") is None]
 
     def test_xml_is_valid_and_every_flag_exists(self):

@@ -79,3 +79,12 @@ TEST(Layering, TheToolsReadAndWriteThroughTheLibrary)
   const auto       offenders = FilesIncluding(fs::path(DAPSMRI_SOURCE_DIR) / "apps", owned);
   EXPECT_TRUE(offenders.empty()) << offenders.front();
 }
+
+TEST(Layering, ThePythonModuleUsesThePlainFacade)
+{
+  // The pybind11 module sees only the torch-free, ITK-free headers (dapsmriReconstruction.h,
+  // dapsmriRawDataReconstruction.h, ...), none of the headers behind them.
+  const std::regex heavy(R"(#\s*include\s*[<"](itk|torch/|ATen/|c10/|cuda|cufft|fftw3|dapsmriRawDataImages|dapsmriImageIO))");
+  const auto       offenders = FilesIncluding(fs::path(DAPSMRI_SOURCE_DIR) / "bindings", heavy);
+  EXPECT_TRUE(offenders.empty()) << offenders.front();
+}

@@ -1,8 +1,9 @@
 #include "dapsmriSampler.h"
 
+#include "dapsmriStopwatch.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <chrono>
 #include <climits>
 #include <cmath>
 #include <mutex>
@@ -17,14 +18,6 @@ namespace dapsmri
 
 namespace
 {
-using Clock = std::chrono::steady_clock;
-
-double
-SecondsSince(Clock::time_point start)
-{
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 /** Re <a, b> per batch entry: the real inner product of complex images, [B, 1, 1]. */
 torch::Tensor
 RealDot(const torch::Tensor & a, const torch::Tensor & b)

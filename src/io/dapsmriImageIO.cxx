@@ -1,6 +1,7 @@
 #include "dapsmriImageIO.h"
 
 #include "dapsmriIsolatedReader.h"
+#include "dapsmriReconstruction.h" // DescribeError
 #include "dapsmriStandardErrors.h"
 #include "itkImageFileReader.h"
 #include "itkImageIOFactory.h"
@@ -24,6 +25,24 @@ Describe(const itk::ExceptionObject & e)
   const std::string  text = e.GetDescription();
   static const std::regex address(R"( ?\(0x[0-9a-fA-F]+\))");
   return std::regex_replace(text.substr(0, text.find('\n')), address, "");
+}
+
+ErrorDescription
+DescribeError(const std::exception & error)
+{
+  ErrorDescription d;
+  d.message = error.what();
+  if (const auto * e = dynamic_cast<const itk::ExceptionObject *>(&error))
+  {
+    d.message = Describe(*e);
+    if (dynamic_cast<const itk::ProcessAborted *>(e))
+      d.kind = ErrorDescription::Kind::Aborted;
+    else if (dynamic_cast<const itk::InvalidArgumentError *>(e))
+      d.kind = ErrorDescription::Kind::InvalidInput;
+  }
+  else if (dynamic_cast<const std::invalid_argument *>(&error))
+    d.kind = ErrorDescription::Kind::InvalidInput;
+  return d;
 }
 
 namespace

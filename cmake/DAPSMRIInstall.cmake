@@ -1,0 +1,71 @@
+# The install tree and the Debian package of a standalone build (inside an ITK tree, ITK's module
+# system installs and exports the library itself). Everything lands in the GNU places, relative to
+# the prefix, so an install tree can be moved or unpacked anywhere: the tools and the Python module
+# find the library through an RPATH relative to themselves, the library finds the prior relative to
+# itself (dapsmri::Prior::ShippedModelPath).
+include(CMakePackageConfigHelpers)
+
+set(DAPSMRI_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/DAPSMRI)
+set(DAPSMRI_INSTALL_MODELDIR ${CMAKE_INSTALL_DATADIR}/dapsmri/models)
+# LibTorch or CUDA outside the system's library folders (a pip PyTorch) stay found once installed.
+set(CMAKE_INSTALL_RPATH_USE_LINK_PATH ON)
+
+# Where `from` finds the library, as an RPATH relative to `from` (a folder of the install tree).
+function(dapsmri_relative_rpath target from)
+  file(RELATIVE_PATH _to_libdir ${CMAKE_INSTALL_PREFIX}/${from} ${CMAKE_INSTALL_FULL_LIBDIR})
+  set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/${_to_libdir}")
+endfunction()
+
+set_target_properties(DAPSMRI PROPERTIES VERSION ${PROJECT_VERSION}
+  SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+install(TARGETS DAPSMRI EXPORT DAPSMRITargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ DESTINATION ${DAPSMRI_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.h" PATTERN "*.hxx")
+install(FILES ${PROJECT_BINARY_DIR}/include/DAPSMRIExport.h ${PROJECT_BINARY_DIR}/include/dapsmriConfigure.h
+  DESTINATION ${DAPSMRI_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/models/brain_prior.pt ${PROJECT_SOURCE_DIR}/models/README.md
+  DESTINATION ${DAPSMRI_INSTALL_MODELDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/dapsmri)
+
+install(EXPORT DAPSMRITargets NAMESPACE DAPSMRI:: DESTINATION ${DAPSMRI_INSTALL_CMAKEDIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/DAPSMRIConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/DAPSMRIConfig.cmake
+  INSTALL_DESTINATION ${DAPSMRI_INSTALL_CMAKEDIR}
+  PATH_VARS DAPSMRI_INSTALL_MODELDIR)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/DAPSMRIConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/DAPSMRIConfig.cmake ${PROJECT_BINARY_DIR}/DAPSMRIConfigVersion.cmake
+  DESTINATION ${DAPSMRI_INSTALL_CMAKEDIR})
+
+if(DAPSMRI_BUILD_APPS)
+  foreach(_tool IN LISTS DAPSMRI_TOOLS)
+    dapsmri_relative_rpath(${_tool} ${CMAKE_INSTALL_BINDIR})
+  endforeach()
+endif()
+if(TARGET _dapsmri)
+  dapsmri_relative_rpath(_dapsmri ${DAPSMRI_INSTALL_PYTHONDIR}/dapsmri)
+endif()
+
+# `cpack -G DEB` in a build configured with -DCMAKE_INSTALL_PREFIX=/usr (Debian's layout:
+# multiarch library folder, /usr/lib/python3/dist-packages). The runtime dependencies are read from
+# the binaries by dpkg-shlibdeps, so they name Debian's own packages of ITK, LibTorch, FFTW, ISMRMRD.
+set(CPACK_PACKAGE_NAME dapsmri)
+set(CPACK_PACKAGE_VENDOR "DAPSMRI")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Diffusion-prior (DAPS) MRI reconstruction as ITK filters, tools and a Python module")
+set(CPACK_PACKAGE_CONTACT "DAPSMRI maintainers <dapsmri@localhost>")
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION science)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_BINARY_DIR}/src)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3, python3-numpy")
+# find_package(DAPSMRI) needs ITK's CMake files.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libinsighttoolkit5-dev")
+set(CPACK_STRIP_FILES ON)
+if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  message(STATUS "DAPSMRI: configure with -DCMAKE_INSTALL_PREFIX=/usr for a .deb in Debian's layout")
+endif()
+include(CPack)
