@@ -65,7 +65,4 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3, python3-numpy")
 # find_package(DAPSMRI) needs ITK's CMake files.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libinsighttoolkit5-dev")
 set(CPACK_STRIP_FILES ON)
-if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  message(STATUS "DAPSMRI: configure with -DCMAKE_INSTALL_PREFIX=/usr for a .deb in Debian's layout")
-endif()
 include(CPack)
