@@ -28,7 +28,17 @@ install(FILES ${PROJECT_BINARY_DIR}/include/DAPSMRIExport.h ${PROJECT_BINARY_DIR
   DESTINATION ${DAPSMRI_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/models/brain_prior.pt ${PROJECT_SOURCE_DIR}/models/README.md
   DESTINATION ${DAPSMRI_INSTALL_MODELDIR})
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/dapsmri)
+set(DAPSMRI_PACKAGE_CONTACT "DAPSMRI developers <dapsmri@localhost>" CACHE STRING
+  "The .deb's Maintainer field (name <email>): whoever builds and distributes the package")
+# The documentation Debian expects of every package (copyright, changelog.gz), for every install.
+string(TIMESTAMP _changelog_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+file(READ ${PROJECT_SOURCE_DIR}/cmake/debian/changelog.in _changelog)
+string(REPLACE "@DATE@" "${_changelog_date}" _changelog "${_changelog}")
+string(CONFIGURE "${_changelog}" _changelog @ONLY)
+file(WRITE ${PROJECT_BINARY_DIR}/debian/changelog "${_changelog}")
+execute_process(COMMAND gzip -9 -n -f ${PROJECT_BINARY_DIR}/debian/changelog)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/cmake/debian/copyright
+  ${PROJECT_BINARY_DIR}/debian/changelog.gz DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/dapsmri)
 
 install(EXPORT DAPSMRITargets NAMESPACE DAPSMRI:: DESTINATION ${DAPSMRI_INSTALL_CMAKEDIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/DAPSMRIConfig.cmake.in
@@ -54,13 +64,21 @@ endif()
 # the binaries by dpkg-shlibdeps, so they name Debian's own packages of ITK, LibTorch, FFTW, ISMRMRD.
 set(CPACK_PACKAGE_NAME dapsmri)
 set(CPACK_PACKAGE_VENDOR "DAPSMRI")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Diffusion-prior (DAPS) MRI reconstruction as ITK filters, tools and a Python module")
-set(CPACK_PACKAGE_CONTACT "DAPSMRI maintainers <dapsmri@localhost>")
+set(CPACK_PACKAGE_CONTACT ${DAPSMRI_PACKAGE_CONTACT})
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "diffusion-prior (DAPS) MRI reconstruction for ITK
+Reconstructs undersampled multi-coil Cartesian MRI data (ISMRMRD raw data or
+k-space images) with a learned diffusion prior by Decoupled Annealing
+Posterior Sampling: ITK filters (C++ library, headers, CMake package),
+command-line tools that are also 3D Slicer modules, and the dapsmri Python
+module. Also super-resolution, inpainting, deblurring, phase retrieval and
+HDR restoration filters. Ships a brain prior trained on the Colin27 template.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_BINARY_DIR}/src)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3, python3-numpy")
 # find_package(DAPSMRI) needs ITK's CMake files.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libinsighttoolkit5-dev")

@@ -82,7 +82,7 @@ deb)
   rm -rf "$root" && dpkg-deb -x "$deb" "$root"
   for path in usr/bin/daps-recon usr/lib/x86_64-linux-gnu/libDAPSMRI.so usr/include/DAPSMRI/itkMRIDAPSReconstructionImageFilter.h \
       usr/lib/x86_64-linux-gnu/cmake/DAPSMRI/DAPSMRIConfig.cmake usr/share/dapsmri/models/brain_prior.pt \
-      usr/share/dapsmri/slicer/daps-recon.xml; do
+      usr/share/dapsmri/slicer/daps-recon.xml usr/share/doc/dapsmri/copyright usr/share/doc/dapsmri/changelog.gz; do
     [ -e "$root/$path" ] || fail "the package lacks /$path"
   done
   [ -z "$(find "$root" -mindepth 1 -maxdepth 1 ! -name usr)" ] || fail "the package installs outside /usr"
