@@ -5,6 +5,7 @@
 #include "dapsmriISMRMRDReader.h"
 #include "dapsmriRawDataReconstruction.h"
 #include "dapsmriReconstruction.h"
+#include "dapsmriRestoration.h"
 
 #include <pybind11/complex.h>
 #include <pybind11/numpy.h>
@@ -354,10 +355,10 @@ TypeName(TEnum)
 }
 
 DAPSConfig
-PresetConfig(py::handle preset)
+PresetConfig(py::handle preset, const DAPSConfig & defaults = DAPSConfig{})
 {
   if (preset.is_none())
-    return DAPSConfig{};
+    return defaults;
   try
   {
     return Preset(py::str(preset).cast<std::string>());
@@ -368,12 +369,12 @@ PresetConfig(py::handle preset)
   }
 }
 
-/** The preset's settings with the DAPS keywords given over them (the command line's rule); any
+/** The preset's settings (`defaults` when there is none) with the DAPS keywords given over them (the command line's rule); any
  * other keyword is a TypeError naming the ones there are. */
 DAPSConfig
-Config(py::handle preset, const py::kwargs & keywords)
+Config(py::handle preset, const py::kwargs & keywords, const DAPSConfig & defaults = DAPSConfig{})
 {
-  DAPSConfig               c = PresetConfig(preset);
+  DAPSConfig               c = PresetConfig(preset, defaults);
   std::vector<std::string> known;
 #define DAPSMRI_PY_ASSIGN(field, Name, type, flag, placeholder, help)                                                  \
   known.push_back(Keyword(flag));                                                                                      \
@@ -389,6 +390,22 @@ Config(py::handle preset, const py::kwargs & keywords)
                            py::str(", ").attr("join")(known).cast<std::string>() + ")");
   }
   return c;
+}
+
+/** The settings reconstruct() and restore() share: the DAPS keywords over the preset (or
+ * `defaults`), threads, intensity scale and a known noise level (which sets tau, so not both). */
+ReconstructionSettings
+Settings(py::handle preset, const py::kwargs & daps, const DAPSConfig & defaults, int threads, double intensityScale,
+         double noiseStd)
+{
+  if (noiseStd > 0.0 && daps.contains("tau"))
+    throw py::value_error("give noise_std or tau, not both: noise_std sets tau from the data's noise level");
+  ReconstructionSettings settings;
+  settings.daps = Config(preset, daps, defaults);
+  settings.threads = threads;
+  settings.intensityScale = intensityScale;
+  settings.noiseStandardDeviation = noiseStd;
+  return settings;
 }
 
 py::list
@@ -485,14 +502,8 @@ ReconstructArrays(py::handle kSpace, py::handle mask, py::handle maps, py::handl
             py::handle preset, py::handle progress, const py::kwargs & daps)
 {
   const Slices           in = ReadSlices(kSpace, mask, maps);
-  ReconstructionSettings settings;
-  settings.daps = Config(preset, daps);
-  settings.threads = threads;
-  settings.intensityScale = intensityScale;
-  settings.noiseStandardDeviation = noiseStd;
+  ReconstructionSettings settings = Settings(preset, daps, DAPSConfig{}, threads, intensityScale, noiseStd);
   settings.sliceBatch = sliceBatch;
-  if (noiseStd > 0.0 && daps.contains("tau"))
-    throw py::value_error("give noise_std or tau, not both: noise_std sets tau from the data's noise level");
   const Prior    p = PriorFor(prior, model, device);
   PythonProgress report(py::reinterpret_borrow<py::object>(progress));
   const auto     data = in.Data();
@@ -593,6 +604,91 @@ py::tuple
 Tuple(const std::array<double, 3> & v)
 {
   return py::make_tuple(v[0], v[1], v[2]);
+}
+
+// --- Restoration -------------------------------------------------------------------------------
+
+/** A real 2-D image as float32 (H, W), C order. */
+py::array_t<float>
+ImageArray(py::handle value, const char * name)
+{
+  auto a = AsArray(value, name, "biuf", "float32", "a real 2-D array");
+  if (a.ndim() != 2)
+    throw py::value_error(std::string(name) + " must be 2-D (H, W), got shape " + ShapeText(a));
+  return a;
+}
+
+/** The forward model of `task` for an image of height x width (the task's own arguments only). */
+RestorationProblem
+Problem(const std::string & task, int64_t height, int64_t width, int64_t factor, bool bicubic, py::handle mask,
+        py::handle kernel, int64_t oversampling, double alpha, bool warmStart)
+{
+  RestorationProblem p;
+  try
+  {
+    p.task = ParseRestorationTask(task);
+  }
+  catch (const std::exception & e)
+  {
+    throw py::value_error(std::string("task: ") + e.what());
+  }
+  p.height = height;
+  p.width = width;
+  p.factor = factor;
+  p.bicubic = bicubic;
+  p.oversampling = oversampling;
+  p.alpha = alpha;
+  p.warmStart = warmStart;
+  if (!mask.is_none())
+  {
+    const auto m = MaskArray(mask);
+    p.mask.assign(m.data(), m.data() + m.size());
+  }
+  else if (p.task == RestorationTask::Inpainting)
+    throw py::value_error("inpainting needs mask= (H, W), nonzero where the image was seen (box_mask(), random_mask())");
+  if (!kernel.is_none())
+  {
+    const auto k = ImageArray(kernel, "kernel");
+    p.kernel.assign(k.data(), k.data() + k.size());
+    p.kernelHeight = k.shape(0);
+    p.kernelWidth = k.shape(1);
+  }
+  else if (p.task == RestorationTask::Deblurring)
+    throw py::value_error("deblurring needs kernel= (a 2-D array; gaussian_blur_kernel(), motion_blur_kernel())");
+  return p;
+}
+
+py::array_t<float>
+MeasureImage(py::handle image, const std::string & task, int64_t factor, bool bicubic, py::handle mask,
+             py::handle kernel, int64_t oversampling, double alpha)
+{
+  const auto x = ImageArray(image, "image");
+  const auto p = Problem(task, x.shape(0), x.shape(1), factor, bicubic, mask, kernel, oversampling, alpha, true);
+  std::vector<float> values(x.data(), x.data() + x.size());
+  const auto [y, size] = Run(nullptr, [&] { return std::make_pair(Measure(p, values), MeasurementSize(p)); });
+  return ToArray(std::vector<float>(y), { static_cast<py::ssize_t>(size[0]), static_cast<py::ssize_t>(size[1]) });
+}
+
+Reconstruction
+RestoreImage(py::handle measurement, const std::string & task, int64_t factor, bool bicubic, py::handle mask,
+             py::handle kernel, int64_t oversampling, double alpha, bool warmStart, int restarts, py::handle prior,
+             py::handle model, const std::string & device, int threads, double intensityScale, double noiseStd,
+             py::handle preset, py::handle progress, const py::kwargs & daps)
+{
+  const auto y = ImageArray(measurement, "measurement");
+  auto       p = Problem(task, 0, 0, factor, bicubic, mask, kernel, oversampling, alpha, warmStart);
+  const auto size = Run(nullptr, [&] { return ImageSize(p, y.shape(0), y.shape(1)); });
+  p.height = size[0];
+  p.width = size[1];
+  const ReconstructionSettings settings =
+    Settings(preset, daps, DefaultConfig(p.task), threads, intensityScale, noiseStd);
+  const Prior        pr = PriorFor(prior, model, device);
+  PythonProgress     report(py::reinterpret_borrow<py::object>(progress));
+  std::vector<float> values(y.data(), y.data() + y.size());
+  const auto result = Run(&report, [&] { return Restore(pr, p, values, settings, restarts, report.Function()); });
+  Reconstruction r;
+  StoreImages({ result }, { static_cast<py::ssize_t>(p.height), static_cast<py::ssize_t>(p.width) }, r);
+  return r;
 }
 
 } // namespace
@@ -768,4 +864,73 @@ The other arguments are reconstruct()'s. With the same settings, the volume equa
 daps-recon's output bit for bit.
 Returns a VolumeReconstruction: mean (S, H, W), with coil_maps, noise_std, prewhitened and
 the volume's geometry (spacing, origin, direction).)");
+
+  const char * const tasks = "super-resolution, inpainting, deblurring, phase-retrieval or hdr";
+  m.def("measure", &MeasureImage, py::arg("image"), py::arg("task"), py::kw_only(), py::arg("factor") = 4,
+        py::arg("bicubic") = false, py::arg("mask") = py::none(), py::arg("kernel") = py::none(),
+        py::arg("oversampling") = 2, py::arg("alpha") = 2.0,
+        (std::string(R"(measure(image, task, *, factor=4, bicubic=False, mask=None, kernel=None, oversampling=2,
+        alpha=2.0) -> numpy.ndarray
+
+The restoration task's forward model y = A(x) of a real image (H, W), as float32: task is )") +
+         tasks + R"(.
+super-resolution: block means of factor x factor pixels (bicubic=True: bicubic down-sampling);
+inpainting: the image where mask (H, W) is nonzero, 0 elsewhere; deblurring: the periodic
+convolution with kernel (a 2-D array); phase-retrieval: the Fourier magnitudes of the image
+zero-padded to oversampling times its size; hdr: clip(alpha x, -1, 1).)")
+          .c_str());
+
+  m.def("restore", &RestoreImage, py::arg("measurement"), py::arg("task"), py::kw_only(), py::arg("factor") = 4,
+        py::arg("bicubic") = false, py::arg("mask") = py::none(), py::arg("kernel") = py::none(),
+        py::arg("oversampling") = 2, py::arg("alpha") = 2.0, py::arg("warm_start") = true, py::arg("restarts") = 1,
+        py::arg("prior") = py::none(), py::arg("model") = py::none(), py::arg("device") = "cpu",
+        py::arg("threads") = 0, py::arg("intensity_scale") = 0.0, py::arg("noise_std") = 0.0,
+        py::arg("preset") = py::none(), py::arg("progress") = py::none(),
+        R"(restore(measurement, task, *, factor=4, bicubic=False, mask=None, kernel=None, oversampling=2,
+        alpha=2.0, warm_start=True, restarts=1, prior=None, model=None, device="cpu", threads=0,
+        intensity_scale=0.0, noise_std=0.0, preset=None, progress=None, **daps_keywords)
+        -> Reconstruction
+
+Restores an image from a measurement made by measure()'s forward model (daps-restore's job).
+The task's arguments are measure()'s; the image's size follows from the measurement's.
+warm_start: inpainting and phase retrieval start from a classical estimate (a smooth fill of
+the hole, HIO + ER) rather than from noise. restarts: runs (seeds seed, seed + 1, ...) of which
+the one that fits the data best is kept. The DAPS settings are the task's own defaults
+(daps-restore's), or preset=, with DAPS keywords over them; the other arguments are
+reconstruct()'s. Returns a Reconstruction whose mean (H, W) is complex64: its magnitude is
+the image daps-restore writes.)");
+
+  // The library's masks and kernels as 2-D numpy arrays.
+  const auto square = [](int64_t size) { return std::vector<py::ssize_t>{ size, size }; };
+  m.def(
+    "box_mask",
+    [](int64_t height, int64_t width, int64_t x, int64_t y, int64_t boxWidth, int64_t boxHeight) {
+      return ToArray(Run(nullptr, [&] { return BoxMask(height, width, x, y, boxWidth, boxHeight); }), { height, width });
+    },
+    py::arg("height"), py::arg("width"), py::arg("x"), py::arg("y"), py::arg("box_width"), py::arg("box_height"),
+    "box_mask(height, width, x, y, box_width, box_height) -> numpy.ndarray\n\nAn inpainting mask (height, width), "
+    "uint8, 1 where seen: all but the box at column x, row y.");
+  m.def(
+    "random_mask",
+    [](int64_t height, int64_t width, double fraction, uint64_t seed) {
+      return ToArray(Run(nullptr, [&] { return RandomMask(height, width, fraction, seed); }), { height, width });
+    },
+    py::arg("height"), py::arg("width"), py::arg("fraction"), py::arg("seed") = 0,
+    "random_mask(height, width, fraction, seed=0) -> numpy.ndarray\n\nAn inpainting mask (height, width), uint8, "
+    "with a seeded random fraction of the pixels hidden (0).");
+  m.def(
+    "gaussian_blur_kernel",
+    [square](int64_t size, double sigma) {
+      return ToArray(Run(nullptr, [&] { return GaussianBlurKernel(size, sigma); }), square(size));
+    },
+    py::arg("size"), py::arg("sigma"),
+    "gaussian_blur_kernel(size, sigma) -> numpy.ndarray\n\nA normalised Gaussian kernel (size, size), float32.");
+  m.def(
+    "motion_blur_kernel",
+    [square](int64_t size, double intensity, uint64_t seed) {
+      return ToArray(Run(nullptr, [&] { return MotionBlurKernel(size, intensity, seed); }), square(size));
+    },
+    py::arg("size"), py::arg("intensity") = 0.5, py::arg("seed") = 0,
+    "motion_blur_kernel(size, intensity=0.5, seed=0) -> numpy.ndarray\n\nA normalised seeded camera-path kernel "
+    "(size, size), float32; intensity in [0, 1] sets how much the path turns.");
 }

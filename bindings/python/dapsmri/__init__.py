@@ -7,6 +7,8 @@ operator) with the GIL released, so other Python threads keep running.
     raw = dapsmri.read_ismrmrd("scan.h5")                    # RawData: slices, noise, header
     volume = dapsmri.reconstruct_ismrmrd("scan.h5", seed=1)  # what daps-recon scan.h5 writes
     image = dapsmri.reconstruct(kspace, mask, coil_maps, steps=20).mean
+    low = dapsmri.measure(image, "super-resolution", factor=4)       # restoration tasks too
+    high = abs(dapsmri.restore(low, "super-resolution", factor=4).mean)
 
 The DAPS settings are keywords named after daps-recon's flags (steps, sigma_max, mcmc, tau,
 samples, seed, ...: see parameters()), applied over a preset ("mri" by default, or
@@ -22,11 +24,17 @@ from ._dapsmri import (
     RawSlice,
     Reconstruction,
     VolumeReconstruction,
+    box_mask,
+    gaussian_blur_kernel,
     load_prior,
+    measure,
+    motion_blur_kernel,
     parameters,
+    random_mask,
     read_ismrmrd,
     reconstruct,
     reconstruct_ismrmrd,
+    restore,
     zero_filled,
 )
 
@@ -37,11 +45,17 @@ __all__ = [
     "RawSlice",
     "Reconstruction",
     "VolumeReconstruction",
+    "box_mask",
+    "gaussian_blur_kernel",
     "load_prior",
+    "measure",
+    "motion_blur_kernel",
     "parameters",
+    "random_mask",
     "read_ismrmrd",
     "reconstruct",
     "reconstruct_ismrmrd",
+    "restore",
     "zero_filled",
 ]
 

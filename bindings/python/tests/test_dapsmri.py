@@ -280,3 +280,75 @@ def test_priors(prior):
     assert isinstance(prior.name, str) and prior.downsampling_factor >= 1 and prior.sigma_data > 0
     assert prior.normalization in ("p99_magnitude", "none")
     assert repr(prior).startswith("<dapsmri.Prior")
+
+
+RESTORE = os.environ.get("DAPSMRI_RESTORE")
+
+
+def phantom(size=32):
+    """A smooth real test image in [0, 1]."""
+    y, x = np.mgrid[:size, :size] / size
+    return (0.5 + 0.4 * np.sin(6 * x) * np.cos(4 * y)).astype(np.float32)
+
+
+def test_measure_is_each_tasks_forward_model():
+    x = phantom()
+    low = dapsmri.measure(x, "super-resolution", factor=4)
+    assert low.dtype == np.float32 and low.shape == (8, 8)
+    assert np.allclose(low, x.reshape(8, 4, 8, 4).mean(axis=(1, 3)), atol=1e-6)
+    mask = dapsmri.box_mask(32, 32, 8, 8, 16, 16)
+    assert mask.shape == (32, 32) and mask.sum() == 32 * 32 - 16 * 16
+    assert np.array_equal(dapsmri.measure(x, "inpainting", mask=mask), x * mask)
+    assert np.allclose(dapsmri.measure(x, "hdr", alpha=2.0), np.clip(2 * x, -1, 1))
+    padded = np.zeros((64, 64), np.float32)
+    padded[:32, :32] = x
+    magnitudes = dapsmri.measure(x, "phase-retrieval", oversampling=2)  # of the orthonormal DFT
+    assert magnitudes.shape == (64, 64)
+    assert np.allclose(magnitudes, np.abs(np.fft.fft2(padded)) / 64, atol=1e-5)
+    kernel = dapsmri.gaussian_blur_kernel(5, 1.0)
+    assert kernel.shape == (5, 5) and abs(kernel.sum() - 1) < 1e-5
+    assert dapsmri.measure(x, "deblurring", kernel=kernel).shape == (32, 32)
+
+
+def test_restoration_arguments_say_what_to_pass(prior):
+    x = phantom()
+    with pytest.raises(ValueError, match="super-resolution"):
+        dapsmri.measure(x, "denoising")
+    with pytest.raises(ValueError, match="mask"):
+        dapsmri.restore(x, "inpainting", prior=prior)
+    with pytest.raises(ValueError, match="kernel"):
+        dapsmri.measure(x, "deblurring")
+    with pytest.raises(ValueError, match="divide|factor"):
+        dapsmri.measure(x, "super-resolution", factor=5)
+    with pytest.raises(ValueError, match="2-D"):
+        dapsmri.restore(x[None], "super-resolution", prior=prior)
+    with pytest.raises(ValueError):
+        dapsmri.random_mask(8, 8, 1.5)
+
+
+def test_restore_runs_the_tasks_defaults_and_cancels(prior):
+    low = dapsmri.measure(phantom(), "super-resolution", factor=4)
+    fast = dict(steps=2, mcmc_steps=2, seed=3, threads=1)
+    first = dapsmri.restore(low, "super-resolution", factor=4, prior=prior, **fast)
+    again = dapsmri.restore(low, "super-resolution", factor=4, prior=prior, **fast)
+    assert first.mean.shape == (32, 32) and first.mean.dtype == np.complex64
+    assert np.array_equal(first.mean, again.mean) and np.isfinite(first.relative_residual)
+    assert first.statistics["denoiser_evaluations"] == 2
+    with pytest.raises(dapsmri.Cancelled):
+        dapsmri.restore(low, "super-resolution", factor=4, prior=prior, progress=lambda done, total: False, **fast)
+
+
+@pytest.mark.skipif(not RESTORE, reason="daps-restore was not built (DAPSMRI_BUILD_APPS=OFF)")
+def test_restore_equals_daps_restore(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    low = dapsmri.measure(phantom(), "super-resolution", factor=4)
+    measurement, out = tmp_path / "low.nii", tmp_path / "restored.nii"
+    nibabel.save(nibabel.Nifti1Image(low.T, np.eye(4)), str(measurement))  # NIfTI's first axis is x
+    flags = ["--steps", "3", "--mcmc-steps", "2", "--seed", "5", "--threads", "1"]
+    r = subprocess.run([RESTORE, str(measurement), str(out), "--task", "super-resolution", "--factor", "4", "--complex",
+                        "--model", PRIOR, *flags], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    restored = dapsmri.restore(low, "super-resolution", factor=4, model=PRIOR, steps=3, mcmc_steps=2, seed=5,
+                               threads=1)
+    written = np.asanyarray(nibabel.load(str(out)).dataobj)
+    assert np.array_equal(np.squeeze(written).T, restored.mean)
