@@ -9,7 +9,7 @@ $SUDO apt-get update -qq
 # reference BLAS, with which the prior's attention took a quarter of its time), on OpenMP threads
 # like LibTorch's own, so --threads holds for both.
 $SUDO apt-get install -y -qq --no-install-recommends \
-  build-essential cmake ninja-build pkg-config \
+  build-essential cmake ninja-build pkg-config help2man \
   libinsighttoolkit5-dev libtorch-dev libfftw3-dev libopenblas0-openmp \
   libismrmrd-dev ismrmrd-tools zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev pybind11-dev python3-pytest \

@@ -86,6 +86,9 @@ deb)
     [ -e "$root/$path" ] || fail "the package lacks /$path"
   done
   [ -z "$(find "$root" -mindepth 1 -maxdepth 1 ! -name usr)" ] || fail "the package installs outside /usr"
+  for tool in daps-recon daps-restore daps-simulate daps-undersample daps-montage daps-prior-samples; do
+    zcat "$root/usr/share/man/man1/$tool.1.gz" | grep -q "^\.TH ${tool^^} \"1\"" || fail "no man page of $tool"
+  done
   depends=$(dpkg-deb -f "$deb" Depends)
   echo "Depends: $depends"
   for package in libinsighttoolkit5.2 libtorch1.13 libfftw3-single3 libismrmrd1.8; do
