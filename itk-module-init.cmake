@@ -6,8 +6,6 @@ option(DAPSMRI_BUILD_APPS "Build the command-line tools" ON)
 option(DAPSMRI_BUILD_BENCHMARKS "Build the Google Benchmark executables" ON)
 option(DAPSMRI_BUILD_PYTHON "Build the dapsmri Python module (pybind11, numpy arrays; no ITK Python needed)" ON)
 if(DAPSMRI_BUILD_PYTHON AND NOT DEFINED DAPSMRI_INSTALL_PYTHONDIR)
-  # Where Debian's python3 looks: /usr/lib/python3/dist-packages for packages, else
-  # <prefix>/lib/python3.X/dist-packages (for /usr/local, on sys.path by default).
   # Built for Debian's python3 (its numpy, its dist-packages) rather than the first python3 on the
   # PATH (a pyenv or virtualenv one may lack numpy), unless -DPython3_EXECUTABLE says otherwise.
   find_program(DAPSMRI_DEBIAN_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
@@ -15,6 +13,8 @@ if(DAPSMRI_BUILD_PYTHON AND NOT DEFINED DAPSMRI_INSTALL_PYTHONDIR)
     set(Python3_EXECUTABLE ${DAPSMRI_DEBIAN_PYTHON} CACHE FILEPATH "The Python the dapsmri module is built for")
   endif()
   find_package(Python3 COMPONENTS Interpreter REQUIRED)
+  # Installed where Debian's python3 looks: /usr/lib/python3/dist-packages for packages, else
+  # <prefix>/lib/python3.X/dist-packages (for /usr/local, on sys.path by default).
   if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
     set(DAPSMRI_INSTALL_PYTHONDIR lib/python3/dist-packages)
   else()
