@@ -283,6 +283,27 @@ ReadImage(const std::string & path, const char * what)
   }
   return reader->GetOutput();
 }
+/** Copies the x and y geometry (spacing, origin, direction) of `from` onto `to`, whose other axes
+ * keep theirs: multi-coil data are 2-D images on disk as a 3-D volume with coils along z. */
+template <typename TFrom, typename TTo>
+void
+CopyInPlaneGeometry(const TFrom * from, TTo * to)
+{
+  auto spacing = to->GetSpacing();
+  auto origin = to->GetOrigin();
+  auto direction = to->GetDirection();
+  for (unsigned i = 0; i < 2; ++i)
+  {
+    spacing[i] = from->GetSpacing()[i];
+    origin[i] = from->GetOrigin()[i];
+    for (unsigned j = 0; j < 2; ++j)
+      direction(i, j) = from->GetDirection()(i, j);
+  }
+  to->SetSpacing(spacing);
+  to->SetOrigin(origin);
+  to->SetDirection(direction);
+}
+
 } // namespace
 
 /** Reads an untrusted image file as TImage in a child process (IsolatedReader), which sends
@@ -371,19 +392,7 @@ ReadMultiCoil(const std::string & path)
     MultiCoilImage::SizeType planeSize{ { size[0], size[1] } };
     image->SetRegions(planeSize);
     image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(size[2]));
-    MultiCoilImage::SpacingType spacing;
-    MultiCoilImage::PointType   origin;
-    MultiCoilImage::DirectionType direction;
-    for (unsigned i = 0; i < 2; ++i)
-    {
-      spacing[i] = volume->GetSpacing()[i];
-      origin[i] = volume->GetOrigin()[i];
-      for (unsigned j = 0; j < 2; ++j)
-        direction(i, j) = volume->GetDirection()(i, j);
-    }
-    image->SetSpacing(spacing);
-    image->SetOrigin(origin);
-    image->SetDirection(direction);
+    CopyInPlaneGeometry(volume.GetPointer(), image.GetPointer());
     image->Allocate();
     const size_t plane = size[0] * size[1], coils = size[2];
     const auto * in = volume->GetBufferPointer();
@@ -404,22 +413,7 @@ WriteMultiCoil(const MultiCoilImage * image, const std::string & path)
     auto         volume = Complex3D::New();
     Complex3D::SizeType volumeSize{ { size[0], size[1], coils } };
     volume->SetRegions(volumeSize);
-    Complex3D::SpacingType spacing;
-    spacing.Fill(1.0);
-    Complex3D::PointType origin;
-    origin.Fill(0.0);
-    Complex3D::DirectionType direction;
-    direction.SetIdentity();
-    for (unsigned i = 0; i < 2; ++i)
-    {
-      spacing[i] = image->GetSpacing()[i];
-      origin[i] = image->GetOrigin()[i];
-      for (unsigned j = 0; j < 2; ++j)
-        direction(i, j) = image->GetDirection()(i, j);
-    }
-    volume->SetSpacing(spacing);
-    volume->SetOrigin(origin);
-    volume->SetDirection(direction);
+    CopyInPlaneGeometry(image, volume.GetPointer()); // z: unit spacing, zero origin, identity
     volume->Allocate();
     const auto * in = image->GetBufferPointer();
     auto *       out = volume->GetBufferPointer();
