@@ -172,6 +172,8 @@ MaskArray(py::handle value)
 {
   const auto numpy = py::module_::import("numpy");
   const auto a = AsArray(value, "mask", "biuf", "float64", "a boolean or numeric array (nonzero where sampled)");
+  if (!numpy.attr("isfinite")(a).attr("all")().cast<bool>())
+    throw py::value_error("mask holds NaN or Inf; give 1 (or any finite nonzero value) where sampled, 0 elsewhere");
   return numpy.attr("ascontiguousarray")(numpy.attr("not_equal")(a, 0), "uint8");
 }
 

@@ -6,6 +6,7 @@ scanner's geometry: daps-recon's main job from Python.
 
 Each KEY=VALUE is a DAPS keyword (dapsmri.parameters() lists them).
 """
+import os
 import sys
 
 import nibabel
@@ -32,7 +33,15 @@ def main(raw_path, output, *settings):
     affine[:3, :3] = lps_to_ras @ volume.direction @ np.diag(volume.spacing)
     affine[:3, 3] = lps_to_ras @ np.asarray(volume.origin)
     magnitude = np.hypot(volume.mean.real, volume.mean.imag).transpose(2, 1, 0)  # daps-recon's |z|, to the bit
-    nibabel.save(nibabel.Nifti1Image(magnitude, affine), output)
+    # All of the file or none of it: written next to the target, then renamed over it.
+    folder, name = os.path.split(os.path.abspath(output))
+    partial = os.path.join(folder, "." + name + ".partial" + (".nii.gz" if name.endswith(".gz") else ".nii"))
+    try:
+        nibabel.save(nibabel.Nifti1Image(magnitude, affine), partial)
+        os.replace(partial, output)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     print(f"NFE {volume.statistics['denoiser_evaluations']}, residual {volume.relative_residual:.4f}; wrote {output}",
           file=sys.stderr)
 

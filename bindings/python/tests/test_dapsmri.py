@@ -234,6 +234,7 @@ def test_bad_input_says_what_to_pass(problem, prior, tmp_path):
         (dict(c=None), ValueError, "coil_maps is None but kspace has 4 coils"),
         (dict(k=np.where(np.arange(4) == 2, np.nan, kspace)), ValueError, "NaN or Inf at pixel"),
         (dict(m=np.zeros_like(mask)), ValueError, "sampling mask is empty"),
+        (dict(m=np.where(mask > 0, np.nan, 0.0)), ValueError, "mask holds NaN or Inf"),
         (dict(mcmc="bogus"), ValueError, "choose langevin, hmc, exact or mean"),
         (dict(steps="3"), TypeError, "steps must be an integer"),
         (dict(steps=0), ValueError, "steps|annealing"),
